@@ -1,0 +1,116 @@
+import { constants, createHmac, timingSafeEqual, verify as verifySignature } from 'node:crypto';
+import type { ReasonCode } from '../decision.js';
+import { isBase64Url } from '../lib/base64.js';
+import type { JwsAlgorithm, VerificationKey } from '../keys/key.js';
+
+/** A compact JWS split and decoded, not yet verified. */
+export interface ParsedJws {
+  readonly header: Readonly<Record<string, unknown>>;
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly alg: JwsAlgorithm;
+  readonly kid: string | undefined;
+  /** `BASE64URL(header) "." BASE64URL(payload)`, the bytes the signature covers (RFC 7515 §5.2). */
+  readonly signingInput: string;
+  readonly signature: Buffer;
+}
+
+export type JwsParseResult = { ok: true; jws: ParsedJws } | { ok: false; reason: ReasonCode };
+
+const MAX_KID_LENGTH = 256;
+
+function decodeJsonObject(segment: string): Record<string, unknown> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+/**
+ * Splits a compact JWS and checks its header against the allowlist, before any crypto. The caller
+ * has already capped the token's size. `jku`, `x5u`, `jwk` and `x5c` are never read: keys come only
+ * from the verifier's configuration.
+ */
+export function parseJws(token: string, algorithms: ReadonlySet<string>): JwsParseResult {
+  const first = token.indexOf('.');
+  const second = first === -1 ? -1 : token.indexOf('.', first + 1);
+  if (second === -1 || token.indexOf('.', second + 1) !== -1) return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
+  const h = token.slice(0, first);
+  const p = token.slice(first + 1, second);
+  const s = token.slice(second + 1);
+  if (h.length === 0 || p.length === 0 || !isBase64Url(h) || !isBase64Url(p) || !isBase64Url(s)) {
+    return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
+  }
+  const header = decodeJsonObject(h);
+  if (header === undefined) return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
+  const alg = header.alg;
+  if (typeof alg !== 'string') return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
+  if (!algorithms.has(alg)) return { ok: false, reason: 'ERR_TOKEN_ALG_NOT_ALLOWED' };
+  // RFC 7515 §4.1.11: a recipient must refuse a JWS whose crit lists anything it does not
+  // understand. bonafide understands no extension (not even b64, which makes no sense for a JWT).
+  if (header.crit !== undefined) return { ok: false, reason: 'ERR_TOKEN_CRIT_UNSUPPORTED' };
+  const kid = header.kid;
+  if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) {
+    return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
+  }
+  const payload = decodeJsonObject(p);
+  if (payload === undefined) return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
+  return {
+    ok: true,
+    jws: {
+      header,
+      payload,
+      alg: alg as JwsAlgorithm,
+      kid,
+      signingInput: token.slice(0, second),
+      signature: Buffer.from(s, 'base64url'),
+    },
+  };
+}
+
+const HASH: Record<JwsAlgorithm, string | null> = {
+  HS256: 'sha256', HS384: 'sha384', HS512: 'sha512',
+  RS256: 'sha256', RS384: 'sha384', RS512: 'sha512',
+  PS256: 'sha256', PS384: 'sha384', PS512: 'sha512',
+  ES256: 'sha256', ES384: 'sha384', ES512: 'sha512',
+  EdDSA: null,
+};
+
+/** IEEE P1363 r‖s lengths (RFC 7518 §3.4); a DER-encoded ECDSA signature is refused. */
+const EC_SIGNATURE_BYTES: Partial<Record<JwsAlgorithm, number>> = { ES256: 64, ES384: 96, ES512: 132 };
+
+/**
+ * Verifies the JWS signature with one key. The caller has checked that the key's family accepts
+ * the algorithm. Never throws: malformed signatures are simply not valid.
+ */
+export function verifyJwsSignature(jws: ParsedJws, key: VerificationKey): boolean {
+  const { alg, signature, signingInput } = jws;
+  const hash = HASH[alg];
+  try {
+    if (key.family === 'hmac') {
+      const mac = createHmac(hash as string, key.key).update(signingInput).digest();
+      return mac.length === signature.length && timingSafeEqual(mac, signature);
+    }
+    const data = Buffer.from(signingInput, 'latin1');
+    if (alg.startsWith('PS')) {
+      return verifySignature(
+        hash,
+        data,
+        { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+        signature,
+      );
+    }
+    const ecBytes = EC_SIGNATURE_BYTES[alg];
+    if (ecBytes !== undefined) {
+      if (signature.length !== ecBytes) return false;
+      return verifySignature(hash, data, { key: key.key, dsaEncoding: 'ieee-p1363' }, signature);
+    }
+    return verifySignature(hash, data, key.key, signature);
+  } catch {
+    return false;
+  }
+}

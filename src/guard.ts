@@ -1,0 +1,219 @@
+import type { TokenResult } from './attestation/token-verifier.js';
+import {
+  REASONS,
+  toProblem,
+  type CheckResult,
+  type Decision,
+  type DenyReason,
+  type DenyResponse,
+  type DenyStatus,
+  type Mode,
+  type ReasonCode,
+  type Requirement,
+} from './decision.js';
+import { resolveOptions, type GuardOptions, type ResolvedConfig, type ResolvedRoute } from './options.js';
+import { ANONYMOUS, type Principal } from './principal.js';
+import { normalizeRequest, type GuardRequest, type NormalizedRequest } from './request.js';
+
+/** A configured guard. Build it once and share it: it holds the key and token caches. */
+export interface Guard {
+  /** Decides one request. Never throws for bad input: every problem becomes a Decision with a reason code. */
+  check(request: GuardRequest): Promise<Decision>;
+  /** The HTTP answer for a deny (RFC 9457 problem details, `WWW-Authenticate` where it applies). */
+  respond(decision: Decision): DenyResponse;
+  /** Releases timers and connections. The guard answers `ERR_INTERNAL` afterwards. */
+  close(): Promise<void>;
+}
+
+interface Scope {
+  readonly route: string | null;
+  readonly attestation: Requirement;
+  readonly mode: Mode;
+}
+
+/** Creates a guard. Throws ConfigError (with a code and the option's path) when the options are wrong. */
+export function createGuard(options: GuardOptions): Guard {
+  const config = resolveOptions(options);
+  return new GuardImpl(config);
+}
+
+class GuardImpl implements Guard {
+  readonly #config: ResolvedConfig;
+  readonly #defaultScope: Scope;
+  #closed = false;
+
+  constructor(config: ResolvedConfig) {
+    this.#config = config;
+    this.#defaultScope = Object.freeze({ route: null, attestation: config.attestation, mode: config.mode });
+  }
+
+  async check(input: GuardRequest): Promise<Decision> {
+    const started = performance.now();
+    let scope = this.#defaultScope;
+    let decision: Decision;
+    try {
+      const request = normalizeRequest(input);
+      if (request === undefined) {
+        decision = this.#decide(scope, 'ERR_REQUEST_INVALID', ANONYMOUS, [], started);
+      } else {
+        scope = this.#scopeOf(request);
+        decision = await this.#run(request, scope, started);
+      }
+    } catch (error) {
+      this.#config.logger.error(
+        { err: { name: error instanceof Error ? error.name : typeof error } },
+        'bonafide: internal error while checking a request',
+      );
+      decision = this.#decide(scope, 'ERR_INTERNAL', ANONYMOUS, [], started);
+    }
+    this.#report(decision, input);
+    return decision;
+  }
+
+  async #run(request: NormalizedRequest, scope: Scope, started: number): Promise<Decision> {
+    if (this.#closed) return this.#decide(scope, 'ERR_INTERNAL', ANONYMOUS, [], started);
+    if (scope.attestation === 'off') return this.#decide(scope, 'OK', ANONYMOUS, [], started);
+    const now = this.#config.now();
+    const checks: CheckResult[] = [];
+    let principal: Principal = ANONYMOUS;
+    let unavailable = false;
+    let firstInvalid: ReasonCode | undefined;
+    for (const verifier of this.#config.verifiers) {
+      const pending = verifier.verify(request.headers, now);
+      const result: TokenResult = pending instanceof Promise ? await pending : pending;
+      checks.push(toCheck(verifier.config.name, result));
+      if (result.outcome === 'verified') {
+        principal = result.principal ?? ANONYMOUS;
+        break;
+      }
+      if (result.reason === 'ERR_KEYS_UNAVAILABLE') unavailable = true;
+      else if (result.outcome === 'invalid' && firstInvalid === undefined) firstInvalid = result.reason;
+    }
+    if (principal.verified || scope.attestation === 'optional') return this.#decide(scope, 'OK', principal, checks, started);
+    if (unavailable) {
+      return this.#decide(scope, 'ERR_KEYS_UNAVAILABLE', principal, checks, started, this.#config.failOpenAttestation);
+    }
+    return this.#decide(scope, firstInvalid ?? 'ERR_TOKEN_MISSING', principal, checks, started);
+  }
+
+  #scopeOf(request: NormalizedRequest): Scope {
+    const routes = this.#config.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i]!;
+      if (route.methods !== undefined && !route.methods.has(request.method)) continue;
+      if (route.pattern.match(request.path)) return scopeFor(route);
+    }
+    return this.#defaultScope;
+  }
+
+  #decide(
+    scope: Scope,
+    reason: ReasonCode,
+    principal: Principal,
+    checks: readonly CheckResult[],
+    started: number,
+    failOpen = false,
+  ): Decision {
+    const base = { principal, checks, mode: scope.mode, route: scope.route, durationMs: performance.now() - started };
+    if (reason === 'OK') return { outcome: 'allow', status: 200, reason, monitor: false, failedOpen: false, ...base };
+    if (failOpen) return { outcome: 'allow', status: 200, reason, monitor: false, failedOpen: true, ...base };
+    if (scope.mode === 'monitor') return { outcome: 'allow', status: 200, reason, monitor: true, failedOpen: false, ...base };
+    return {
+      outcome: 'deny',
+      status: REASONS[reason].status as DenyStatus,
+      reason: reason as DenyReason,
+      monitor: false,
+      failedOpen: false,
+      ...base,
+    };
+  }
+
+  #report(decision: Decision, input: GuardRequest): void {
+    const { logger, onDecision } = this.#config;
+    if (decision.reason !== 'OK') {
+      const entry = logEntry(decision, input);
+      if (decision.status === 503 || decision.reason === 'ERR_INTERNAL') logger.error(entry, 'bonafide: request denied: verification unavailable');
+      else if (decision.outcome === 'deny') logger.info(entry, 'bonafide: request denied');
+      else if (decision.monitor) logger.warn(entry, 'bonafide: request would be denied (monitor mode)');
+      else logger.warn(entry, 'bonafide: request allowed because a check failed open');
+    }
+    if (onDecision !== undefined) {
+      try {
+        onDecision(decision, input);
+      } catch (error) {
+        logger.error({ err: { name: error instanceof Error ? error.name : typeof error } }, 'bonafide: onDecision threw');
+      }
+    }
+  }
+
+  respond(decision: Decision): DenyResponse {
+    const reason: DenyReason = decision.reason === 'OK' ? 'ERR_INTERNAL' : decision.reason;
+    const problem = toProblem(reason, this.#config.problemTypeBase);
+    const headers: Record<string, string> = {
+      'content-type': 'application/problem+json',
+      'cache-control': 'no-store',
+    };
+    if (problem.status === 401) {
+      const challenges = this.#config.verifiers
+        .filter((v) => v.config.scheme !== null)
+        .map((v) => {
+          const error = reason === 'ERR_TOKEN_MISSING' ? '' : ', error="invalid_token"';
+          return `${v.config.scheme} realm="${v.config.name}"${error}`;
+        });
+      if (challenges.length > 0) headers['www-authenticate'] = challenges.join(', ');
+    }
+    return { status: problem.status, headers, body: JSON.stringify(problem) };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}
+
+const scopes = new WeakMap<ResolvedRoute, Scope>();
+function scopeFor(route: ResolvedRoute): Scope {
+  let scope = scopes.get(route);
+  if (scope === undefined) {
+    scope = Object.freeze({ route: route.pattern.source, attestation: route.attestation, mode: route.mode });
+    scopes.set(route, scope);
+  }
+  return scope;
+}
+
+function toCheck(verifier: string, result: TokenResult): CheckResult {
+  const check: { -readonly [K in keyof CheckResult]: CheckResult[K] } = {
+    check: 'attestation',
+    verifier,
+    outcome: result.outcome,
+    reason: result.reason,
+  };
+  if (result.claim !== undefined) check.claim = result.claim;
+  if (result.cached !== undefined) check.cached = result.cached;
+  return check;
+}
+
+/** What a log line says about a decision: codes and the route, never tokens, query strings or keys. */
+function logEntry(decision: Decision, input: GuardRequest): object {
+  let path: string | undefined;
+  try {
+    path = typeof input?.url === 'string' ? new URL(input.url).pathname : undefined;
+  } catch {
+    path = undefined;
+  }
+  const failing = decision.checks.find((c) => c.reason === decision.reason);
+  return {
+    bonafide: {
+      outcome: decision.outcome,
+      reason: decision.reason,
+      status: decision.outcome === 'deny' ? decision.status : REASONS[decision.reason].status,
+      monitor: decision.monitor,
+      failedOpen: decision.failedOpen,
+      route: decision.route,
+      method: typeof input?.method === 'string' ? input.method.slice(0, 32) : undefined,
+      path: path?.slice(0, 256),
+      principal: decision.principal.id,
+      verifier: failing?.verifier,
+      claim: failing?.claim,
+    },
+  };
+}

@@ -1,0 +1,29 @@
+export { createGuard, type Guard } from './guard.js';
+export {
+  REASONS,
+  statusOf,
+  toProblem,
+  type AllowDecision,
+  type CheckOutcome,
+  type CheckResult,
+  type Decision,
+  type DenyDecision,
+  type DenyReason,
+  type DenyResponse,
+  type DenyStatus,
+  type Mode,
+  type Problem,
+  type ReasonCode,
+  type Requirement,
+} from './decision.js';
+export { ConfigError, type ConfigErrorCode } from './errors.js';
+export type { GuardOptions, AttestationOptions, Requirements, RouteOptions } from './options.js';
+export type { ApproovOptions } from './attestation/approov.js';
+export type { FirebaseOptions } from './attestation/firebase.js';
+export type { JwtOptions } from './attestation/jwt.js';
+export type { RemoteJwksOptions } from './keys/resolve.js';
+export type { Jwk, JwsAlgorithm, KeyInput, SecretKeyInput } from './keys/key.js';
+export type { Principal, PrincipalKind } from './principal.js';
+export type { GuardRequest, HeaderReader, HeaderRecord } from './request.js';
+export type { Logger } from './observe/logger.js';
+export type { Duration } from './lib/duration.js';

@@ -1,0 +1,35 @@
+import { defineConfig } from 'tsup';
+
+const entry = {
+  index: 'src/index.ts',
+  express: 'adapters/express.ts',
+  koa: 'adapters/koa.ts',
+  fastify: 'adapters/fastify.ts',
+  fetch: 'adapters/fetch.ts',
+};
+
+export default defineConfig([
+  {
+    entry,
+    format: ['esm', 'cjs'],
+    dts: true,
+    // Shared chunks for both formats, so `bonafide` and `bonafide/express` load one copy of the core.
+    splitting: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    platform: 'node',
+    external: ['express', 'koa', 'fastify', 'fastify-plugin', 'jose'],
+  },
+  {
+    entry: { cli: 'src/cli/main.ts' },
+    format: ['esm'],
+    dts: false,
+    splitting: false,
+    sourcemap: true,
+    clean: false,
+    target: 'node20',
+    platform: 'node',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+]);
