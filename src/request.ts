@@ -98,7 +98,7 @@ export function normalizePath(rawPath: string): string {
 function rawPathOf(url: string): string | undefined {
   const schemeEnd = url.indexOf('://');
   if (schemeEnd <= 0) return undefined;
-  let start = url.indexOf('/', schemeEnd + 3);
+  const start = url.indexOf('/', schemeEnd + 3);
   const query = url.indexOf('?', schemeEnd + 3);
   const fragment = url.indexOf('#', schemeEnd + 3);
   let end = url.length;
