@@ -49,10 +49,10 @@ export function flagOfOption(path: string): string | undefined {
   return FLAG_OF_OPTION.find(([pattern]) => pattern.test(path))?.[1];
 }
 
-/** Splits repeated and comma-separated flag values into one list. */
-function list(values: string[] | undefined, flag: string): string[] | undefined {
+/** Repeated flag values as one list; split at commas too unless the values may contain them (URIs). */
+function list(values: string[] | undefined, flag: string, commas = true): string[] | undefined {
   if (values === undefined) return undefined;
-  const items = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
+  const items = values.flatMap((v) => (commas ? v.split(',') : [v])).map((v) => v.trim()).filter((v) => v.length > 0);
   if (items.length === 0) throw new UsageError(`${flag} needs a value`);
   return items;
 }
@@ -133,8 +133,8 @@ export async function guardOptionsFrom(
       const algorithms = list(flags.alg, '--alg');
       if (algorithms === undefined) throw new UsageError('--profile jwt needs --alg LIST (e.g. --alg RS256,ES256)');
       if (flags.jwks === undefined) throw new UsageError('--profile jwt needs --jwks FILE (or an https JWKS URL)');
-      const issuer = list(flags.issuer, '--issuer');
-      const audience = list(flags.audience, '--audience');
+      const issuer = list(flags.issuer, '--issuer', false);
+      const audience = list(flags.audience, '--audience', false);
       options.attestation = {
         jwt: {
           // Checked by the guard against its list of supported algorithms.

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import pkg from '../../package.json' with { type: 'json' };
+import { createRequire } from 'node:module';
 import { createGuard, ConfigError, type Guard, type GuardRequest } from '../index.js';
 import { flagOfOption, guardOptionsFrom, type VerifyFlags } from './guard-options.js';
 import { readAll, UsageError, type CliIo } from './io.js';
@@ -31,7 +31,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return EXIT_ALLOWED;
       case '-v':
       case '--version':
-        io.stdout.write(`${pkg.version}\n`);
+        io.stdout.write(`${version()}\n`);
         return EXIT_ALLOWED;
       case undefined:
         io.stderr.write(MAIN_USAGE);
@@ -115,6 +115,15 @@ async function decideAll(guard: Guard, requests: unknown[], io: CliIo): Promise<
     io.stdout.write(`${JSON.stringify(decision)}\n`);
   }
   return status;
+}
+
+/** The package version, read through the package's own exports map (works from src/ and from dist/). */
+function version(): string {
+  try {
+    return (createRequire(import.meta.url)('bonafide/package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function fail(error: unknown, prefix: string, io: CliIo): number {

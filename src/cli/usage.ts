@@ -16,8 +16,8 @@ export const VERIFY_USAGE = `Usage: bonafide verify --profile approov|firebase|j
 
 Reads one request as JSON, or JSON Lines with one request per line, from FILE or stdin (FILE "-"
 or none), checks every request with one guard, and prints each decision as one JSON line.
-A request is { "method", "url", "headers", "body"? }; "url" is absolute, and a header value is a
-string or an array of lines (joined with ", ").
+A request is { "method", "url", "headers", "ip"?, "body"? }; "url" is absolute, a header value is a
+string or an array of lines (joined with ", "), and "body" is not read by any check yet.
 
 Options:
   --profile NAME           approov, firebase or jwt (required)
