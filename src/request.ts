@@ -108,7 +108,12 @@ function rawPathOf(url: string): string | undefined {
   return url.slice(start, end);
 }
 
-const HTTP_URL = /^https?:\/\/[^/?#\s]+/i;
+/**
+ * `http(s)://` + an RFC 3986 authority (reg-name, IPv4 or bracketed IP literal, optional port) and
+ * then the path. No userinfo, no fragment: a request URL never has either, and a `#` or `@` smuggled
+ * in through a Host header would move where the path seems to start.
+ */
+const HTTP_URL = /^https?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]{0,5})?(?:[/?]|$)/i;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
@@ -119,7 +124,7 @@ export function normalizeRequest(input: GuardRequest): NormalizedRequest | undef
   if (input === null || typeof input !== 'object') return undefined;
   const { method, url, headers } = input;
   if (typeof method !== 'string' || method.length > 32 || !TOKEN.test(method)) return undefined;
-  if (typeof url !== 'string' || url.length > 16384 || !HTTP_URL.test(url)) return undefined;
+  if (typeof url !== 'string' || url.length > 16384 || !HTTP_URL.test(url) || url.includes('#')) return undefined;
   const rawPath = rawPathOf(url);
   if (rawPath === undefined) return undefined;
   let reader: HeaderReader;

@@ -42,6 +42,10 @@ describe('guard.check input', () => {
     ['a bad method', { method: 'G E T', url: 'https://a.example/', headers: {} }],
     ['no headers', { method: 'GET', url: 'https://a.example/' }],
     ['headers that are a number', { method: 'GET', url: 'https://a.example/', headers: 5 }],
+    ['a fragment (a Host header smuggling "#")', { method: 'GET', url: 'http://evil/health#/v1/items', headers: {} }],
+    ['userinfo', { method: 'GET', url: 'http://user@a.example/', headers: {} }],
+    ['a backslash in the authority', { method: 'GET', url: 'http://a.example\\health/', headers: {} }],
+    ['a space in the authority', { method: 'GET', url: 'http://a .example/', headers: {} }],
   ])('turns %s into ERR_REQUEST_INVALID (400), never a throw', async (_name, input) => {
     const d = await guard().check(input as unknown as GuardRequest);
     expect(d).toMatchObject({ outcome: 'deny', status: 400, reason: 'ERR_REQUEST_INVALID' });
@@ -239,6 +243,9 @@ describe('guard options', () => {
   });
 
   it('suggests the option that was probably meant', () => {
+    expect(() => createGuard({ attestation: { approov: { secret: secret.base64 } }, mdoe: 'monitor' } as never)).toThrowError(/did you mean `mode`\?/);
+    expect(() => createGuard({ attestation: { approov: { secret: secret.base64 } }, onDecison: () => {} } as never)).toThrowError(/did you mean `onDecision`\?/);
+    expect(() => createGuard({ attestation: { approov: { secret: secret.base64 } }, zzz: 1 } as never)).toThrowError(/known options here: mode, /);
     expect(() => createGuard({ attestation: { approov: { secret: secret.base64, bindng: 'Authorization' } } } as never)).toThrowError(
       /Unknown option `attestation\.approov\.bindng`; did you mean `binding`\?/,
     );

@@ -9,12 +9,31 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? 'a string' : `a ${typeof value}`;
 }
 
+/** Edit distance, for "did you mean" hints on option names (short strings only). */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
 function closest(name: string, known: readonly string[]): string | undefined {
   const lower = name.toLowerCase();
-  return known.find((k) => {
-    const kl = k.toLowerCase();
-    return kl === lower || kl.startsWith(lower.slice(0, 4)) || lower.startsWith(kl.slice(0, 4));
-  });
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(lower.length / 3)) + 1;
+  for (const candidate of known) {
+    const d = distance(lower, candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
 }
 
 /** Asserts a plain object with no keys other than `known`. */

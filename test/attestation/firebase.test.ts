@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createGuard } from '../../src/index.js';
+import { createGuard, type Jwk } from '../../src/index.js';
 import { fakeJwks } from '../helpers/jwks-server.js';
 import { hs256, request } from '../helpers/jws.js';
 
@@ -9,13 +9,13 @@ const NOW = 1_800_000_000;
 const PROJECT = '123456789012';
 const APP = '1:123456789012:android:abc123';
 let privateKey: KeyObject;
-let jwks: { keys: object[] };
+let jwks: { keys: Jwk[] };
 let pem: string;
 
 beforeAll(() => {
   const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
   privateKey = pair.privateKey;
-  jwks = { keys: [{ ...pair.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' }] };
+  jwks = { keys: [{ ...pair.publicKey.export({ format: 'jwk' }), kty: 'RSA', kid: 'k1', alg: 'RS256', use: 'sig' }] };
   pem = pair.publicKey.export({ type: 'spki', format: 'pem' }) as string;
 });
 

@@ -1,0 +1,142 @@
+import { toProblem, type Decision, type DenyDecision, type DenyResponse } from '../src/decision.js';
+import { ConfigError } from '../src/errors.js';
+import { createGuard, type Guard } from '../src/guard.js';
+import { checkObject, optionalFunction } from '../src/lib/validate.js';
+import type { GuardOptions } from '../src/options.js';
+import { ANONYMOUS } from '../src/principal.js';
+
+/** Logic two or more adapters need. Internal: not part of any package entry point. */
+
+/** A Guard is anything with a `check` function; everything else is options for `createGuard`. */
+export function resolveGuard(guardOrOptions: Guard | GuardOptions, path = 'guard'): Guard {
+  if (guardOrOptions !== null && typeof guardOrOptions === 'object') {
+    if (typeof (guardOrOptions as Partial<Guard>).check === 'function') {
+      if (typeof (guardOrOptions as Partial<Guard>).respond !== 'function') {
+        throw new ConfigError(
+          'ERR_CONFIG_INVALID_VALUE',
+          path,
+          `\`${path}\` has a \`check\` function but no \`respond\`; pass a guard from createGuard() or its options.`,
+        );
+      }
+      return guardOrOptions as Guard;
+    }
+    return createGuard(guardOrOptions as GuardOptions);
+  }
+  throw new ConfigError(
+    'ERR_CONFIG_INVALID_VALUE',
+    path,
+    `\`${path}\` must be a guard from createGuard() or the options for one.`,
+  );
+}
+
+/**
+ * Validates an adapter's own options object once, when the middleware is created: no unknown keys,
+ * and `onDeny` a function when set. Returns the record for adapter-specific fields.
+ */
+export function adapterOptions(value: unknown, path: string, known: readonly string[]): Record<string, unknown> {
+  const record = value === undefined ? {} : checkObject(value, path, known);
+  optionalFunction(record.onDeny, path ? `${path}.onDeny` : 'onDeny');
+  return record;
+}
+
+/**
+ * The decision an adapter applies when the guard itself failed (a custom guard whose `check` threw
+ * or resolved to something that is not a Decision). Fails closed: 503 `ERR_INTERNAL`.
+ */
+export const INTERNAL_ERROR: DenyDecision = Object.freeze({
+  outcome: 'deny',
+  status: 503,
+  reason: 'ERR_INTERNAL',
+  principal: ANONYMOUS,
+  checks: Object.freeze([]),
+  mode: 'enforce',
+  route: null,
+  durationMs: 0,
+  monitor: false,
+  failedOpen: false,
+});
+
+/** The decision itself when it is one, else `INTERNAL_ERROR`: only `outcome: 'allow'` lets a request through. */
+export function settle(value: unknown): Decision {
+  const outcome = (value as Decision | null | undefined)?.outcome;
+  return outcome === 'allow' || outcome === 'deny' ? (value as Decision) : INTERNAL_ERROR;
+}
+
+/** `guard.respond(decision)`, or a bare `ERR_INTERNAL` problem if a custom guard's `respond` throws. */
+export function respondTo(guard: Guard, decision: Decision): DenyResponse {
+  try {
+    return guard.respond(decision);
+  } catch {
+    const problem = toProblem('ERR_INTERNAL');
+    return {
+      status: problem.status,
+      headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
+      body: JSON.stringify(problem),
+    };
+  }
+}
+
+/** The first member of a comma-separated list header (`X-Forwarded-Host: a, b` → `a`), trimmed. */
+export function firstValue(value: string | readonly string[] | null | undefined): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  const line = typeof value === 'string' ? value : value[0];
+  if (line === undefined) return undefined;
+  const comma = line.indexOf(',');
+  const first = (comma === -1 ? line : line.slice(0, comma)).trim();
+  return first.length === 0 ? undefined : first;
+}
+
+/**
+ * RFC 3986 §3.2.2 host (reg-name, IPv4 or bracketed IP literal) with an optional port. Anything
+ * else — above all `/`, `?`, `#`, `\`, `@` or whitespace — would let a Host or X-Forwarded-Host
+ * header move where the guard believes the path starts.
+ */
+const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]{0,5})?$/;
+const ABSOLUTE_FORM = /^https?:\/\/[^/?#\\@\s]+(?:[/?]|$)/i;
+
+/** The local address a socket accepted the request on, as an authority (`127.0.0.1:8080`, `[::1]:8080`). */
+export function localAuthority(socket: { localAddress?: string; localPort?: number } | null | undefined): string | undefined {
+  const address = socket?.localAddress;
+  if (address === undefined) return undefined;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return socket?.localPort === undefined ? host : `${host}:${socket.localPort}`;
+}
+
+/**
+ * The absolute URL the client used, from the scheme and authority the framework resolved (trust
+ * proxy honoured) and the raw request-target (RFC 9112 §3.3). Returns `''` — which the guard answers
+ * with 400 `ERR_REQUEST_INVALID` — when the scheme is not http(s) or the authority is malformed, so a
+ * forged header can never shift the path the guard matches routes on.
+ *
+ * - origin-form (`/path?query`): `scheme://authority/path?query`, byte for byte;
+ * - absolute-form (`http://host/path`, sent to proxies): the request-target itself;
+ * - asterisk-form (`OPTIONS *`): `scheme://authority` (empty path).
+ */
+export function absoluteUrl(scheme: string, authority: string | undefined, target: string): string {
+  if (scheme !== 'http' && scheme !== 'https') {
+    const lower = scheme.toLowerCase();
+    if (lower !== 'http' && lower !== 'https') return '';
+    scheme = lower;
+  }
+  if (target.charCodeAt(0) === 47 /* / */) {
+    return authority !== undefined && AUTHORITY.test(authority) ? scheme + '://' + authority + target : '';
+  }
+  if (ABSOLUTE_FORM.test(target)) return target;
+  if (target === '*') return authority !== undefined && AUTHORITY.test(authority) ? scheme + '://' + authority : '';
+  return '';
+}
+
+/** The Node response methods an adapter needs to write a deny. */
+export interface NodeResponseLike {
+  statusCode: number;
+  setHeader(name: string, value: string): unknown;
+  end(body: string): unknown;
+}
+
+/** Writes a DenyResponse to a Node response. Headers set earlier (CORS, request ids) are kept. */
+export function writeDeny(res: NodeResponseLike, response: DenyResponse): void {
+  res.statusCode = response.status;
+  const headers = response.headers;
+  for (const name in headers) res.setHeader(name, headers[name]!);
+  res.end(response.body);
+}
