@@ -57,7 +57,8 @@ class GuardImpl implements Guard {
         decision = this.#decide(scope, 'ERR_REQUEST_INVALID', ANONYMOUS, [], started);
       } else {
         scope = this.#scopeOf(request);
-        decision = await this.#run(request, scope, started);
+        const result = this.#run(request, scope, started);
+        decision = result instanceof Promise ? await result : result;
       }
     } catch (error) {
       this.#config.logger.error(
@@ -70,30 +71,47 @@ class GuardImpl implements Guard {
     return decision;
   }
 
-  async #run(request: NormalizedRequest, scope: Scope, started: number): Promise<Decision> {
+  /** Synchronous unless a verifier has to wait for keys: most requests never create a promise here. */
+  #run(request: NormalizedRequest, scope: Scope, started: number): Decision | Promise<Decision> {
     if (this.#closed) return this.#decide(scope, 'ERR_INTERNAL', ANONYMOUS, [], started);
     if (scope.attestation === 'off') return this.#decide(scope, 'OK', ANONYMOUS, [], started);
-    const now = this.#config.now();
-    const checks: CheckResult[] = [];
-    let principal: Principal = ANONYMOUS;
-    let unavailable = false;
-    let firstInvalid: ReasonCode | undefined;
-    for (const verifier of this.#config.verifiers) {
-      const pending = verifier.verify(request.headers, now);
-      const result: TokenResult = pending instanceof Promise ? await pending : pending;
-      checks.push(toCheck(verifier.config.name, result));
-      if (result.outcome === 'verified') {
-        principal = result.principal ?? ANONYMOUS;
-        break;
-      }
-      if (result.reason === 'ERR_KEYS_UNAVAILABLE') unavailable = true;
-      else if (result.outcome === 'invalid' && firstInvalid === undefined) firstInvalid = result.reason;
+    const verifiers = this.#config.verifiers;
+    const state: AttestationState = { now: this.#config.now(), checks: [], principal: ANONYMOUS, unavailable: false, firstInvalid: undefined };
+    for (let i = 0; i < verifiers.length; i++) {
+      const verifier = verifiers[i]!;
+      const result = verifier.verify(request.headers, state.now);
+      if (result instanceof Promise) return this.#runAsync(request, scope, started, state, i, result);
+      if (record(state, result)) break;
     }
+    return this.#conclude(scope, state, started);
+  }
+
+  async #runAsync(
+    request: NormalizedRequest,
+    scope: Scope,
+    started: number,
+    state: AttestationState,
+    index: number,
+    pending: Promise<TokenResult>,
+  ): Promise<Decision> {
+    const verifiers = this.#config.verifiers;
+    if (!record(state, await pending)) {
+      for (let i = index + 1; i < verifiers.length; i++) {
+        const verifier = verifiers[i]!;
+        const result = verifier.verify(request.headers, state.now);
+        if (record(state, result instanceof Promise ? await result : result)) break;
+      }
+    }
+    return this.#conclude(scope, state, started);
+  }
+
+  #conclude(scope: Scope, state: AttestationState, started: number): Decision {
+    const { principal, checks } = state;
     if (principal.verified || scope.attestation === 'optional') return this.#decide(scope, 'OK', principal, checks, started);
-    if (unavailable) {
+    if (state.unavailable) {
       return this.#decide(scope, 'ERR_KEYS_UNAVAILABLE', principal, checks, started, this.#config.failOpenAttestation);
     }
-    return this.#decide(scope, firstInvalid ?? 'ERR_TOKEN_MISSING', principal, checks, started);
+    return this.#decide(scope, state.firstInvalid ?? 'ERR_TOKEN_MISSING', principal, checks, started);
   }
 
   #scopeOf(request: NormalizedRequest): Scope {
@@ -114,17 +132,33 @@ class GuardImpl implements Guard {
     started: number,
     failOpen = false,
   ): Decision {
-    const base = { principal, checks, mode: scope.mode, route: scope.route, durationMs: performance.now() - started };
-    if (reason === 'OK') return { outcome: 'allow', status: 200, reason, monitor: false, failedOpen: false, ...base };
-    if (failOpen) return { outcome: 'allow', status: 200, reason, monitor: false, failedOpen: true, ...base };
-    if (scope.mode === 'monitor') return { outcome: 'allow', status: 200, reason, monitor: true, failedOpen: false, ...base };
+    const durationMs = performance.now() - started;
+    // One object shape for every decision, so the hot path stays monomorphic.
+    if (reason === 'OK' || failOpen || scope.mode === 'monitor') {
+      return {
+        outcome: 'allow',
+        status: 200,
+        reason,
+        monitor: reason !== 'OK' && !failOpen,
+        failedOpen: reason !== 'OK' && failOpen,
+        principal,
+        checks,
+        mode: scope.mode,
+        route: scope.route,
+        durationMs,
+      };
+    }
     return {
       outcome: 'deny',
       status: REASONS[reason].status as DenyStatus,
       reason: reason as DenyReason,
       monitor: false,
       failedOpen: false,
-      ...base,
+      principal,
+      checks,
+      mode: scope.mode,
+      route: scope.route,
+      durationMs,
     };
   }
 
@@ -170,6 +204,28 @@ class GuardImpl implements Guard {
   }
 }
 
+/** What the attestation verifiers have found so far for one request. */
+interface AttestationState {
+  readonly now: number;
+  readonly checks: CheckResult[];
+  principal: Principal;
+  unavailable: boolean;
+  firstInvalid: ReasonCode | undefined;
+}
+
+/** Adds one verifier's result; true when it verified (no further verifier needs to run). */
+function record(state: AttestationState, result: TokenResult): boolean {
+  const check = result.check;
+  state.checks.push(check);
+  if (check.outcome === 'verified') {
+    state.principal = result.principal ?? ANONYMOUS;
+    return true;
+  }
+  if (check.reason === 'ERR_KEYS_UNAVAILABLE') state.unavailable = true;
+  else if (check.outcome === 'invalid' && state.firstInvalid === undefined) state.firstInvalid = check.reason;
+  return false;
+}
+
 const scopes = new WeakMap<ResolvedRoute, Scope>();
 function scopeFor(route: ResolvedRoute): Scope {
   let scope = scopes.get(route);
@@ -178,18 +234,6 @@ function scopeFor(route: ResolvedRoute): Scope {
     scopes.set(route, scope);
   }
   return scope;
-}
-
-function toCheck(verifier: string, result: TokenResult): CheckResult {
-  const check: { -readonly [K in keyof CheckResult]: CheckResult[K] } = {
-    check: 'attestation',
-    verifier,
-    outcome: result.outcome,
-    reason: result.reason,
-  };
-  if (result.claim !== undefined) check.claim = result.claim;
-  if (result.cached !== undefined) check.cached = result.cached;
-  return check;
 }
 
 /** What a log line says about a decision: codes and the route, never tokens, query strings or keys. */

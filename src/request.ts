@@ -115,6 +115,7 @@ function rawPathOf(url: string): string | undefined {
  */
 const HTTP_URL = /^https?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]{0,5})?(?:[/?]|$)/i;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const COMMON_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /**
  * Validates and normalises a request. Returns `undefined` when the method or URL is unusable; the
@@ -123,7 +124,9 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 export function normalizeRequest(input: GuardRequest): NormalizedRequest | undefined {
   if (input === null || typeof input !== 'object') return undefined;
   const { method, url, headers } = input;
-  if (typeof method !== 'string' || method.length > 32 || !TOKEN.test(method)) return undefined;
+  if (typeof method !== 'string' || (!COMMON_METHODS.has(method) && (method.length > 32 || !TOKEN.test(method)))) {
+    return undefined;
+  }
   if (typeof url !== 'string' || url.length > 16384 || !HTTP_URL.test(url) || url.includes('#')) return undefined;
   const rawPath = rawPathOf(url);
   if (rawPath === undefined) return undefined;
@@ -136,5 +139,11 @@ export function normalizeRequest(input: GuardRequest): NormalizedRequest | undef
     return undefined;
   }
   const ip = typeof input.ip === 'string' ? input.ip : undefined;
-  return { method: method.toUpperCase(), url, path: normalizePath(rawPath), headers: reader, ip };
+  return {
+    method: COMMON_METHODS.has(method) ? method : method.toUpperCase(),
+    url,
+    path: normalizePath(rawPath),
+    headers: reader,
+    ip,
+  };
 }

@@ -1,4 +1,4 @@
-import type { CheckOutcome, ReasonCode } from '../decision.js';
+import type { CheckOutcome, CheckResult, ReasonCode } from '../decision.js';
 import { BoundedCache } from '../lib/lru.js';
 import { algorithmAccepts, type VerificationKey } from '../keys/key.js';
 import type { RemoteKeySet } from '../keys/remote-key-set.js';
@@ -40,29 +40,21 @@ export interface TokenVerifierConfig {
   readonly cacheSize: number;
 }
 
-/** One verifier's conclusion. */
+/** One verifier's conclusion: the check as the decision reports it, and who was proven (when verified). */
 export interface TokenResult {
-  readonly outcome: CheckOutcome;
-  readonly reason: ReasonCode;
-  readonly claim?: string;
-  readonly cached?: boolean;
+  readonly check: CheckResult;
   readonly principal?: Principal;
 }
 
 interface CachedToken {
   readonly claims: Readonly<Record<string, unknown>>;
-  readonly principal: Principal;
+  /** The result of a cache hit that passes the per-request checks, built once per token. */
+  readonly hit: TokenResult;
 }
 
 /** At most this many keys are tried for one token that names no `kid`. */
 const MAX_KEYS_TRIED = 4;
 
-const MISSING: TokenResult = Object.freeze({ outcome: 'unverified', reason: 'ERR_TOKEN_MISSING' });
-const UNAVAILABLE: TokenResult = Object.freeze({ outcome: 'unverified', reason: 'ERR_KEYS_UNAVAILABLE' });
-
-function invalid(reason: ReasonCode, claim?: string): TokenResult {
-  return claim === undefined ? { outcome: 'invalid', reason } : { outcome: 'invalid', reason, claim };
-}
 
 function isNumericDate(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
@@ -78,12 +70,36 @@ export class TokenVerifier {
   readonly #headerLower: string;
   readonly #schemePrefix: string | null;
   readonly #cache: BoundedCache<CachedToken>;
+  readonly #missing: TokenResult;
+  readonly #unavailable: TokenResult;
+  readonly #verifiedFresh: CheckResult;
+  readonly #verifiedCached: CheckResult;
 
   constructor(config: TokenVerifierConfig) {
     this.config = config;
     this.#headerLower = config.header.toLowerCase();
     this.#schemePrefix = config.scheme === null ? null : `${config.scheme.toLowerCase()} `;
     this.#cache = new BoundedCache(config.cacheSize);
+    this.#missing = Object.freeze({ check: this.#check('unverified', 'ERR_TOKEN_MISSING') });
+    this.#unavailable = Object.freeze({ check: this.#check('unverified', 'ERR_KEYS_UNAVAILABLE') });
+    this.#verifiedFresh = this.#check('verified', 'OK', undefined, false);
+    this.#verifiedCached = this.#check('verified', 'OK', undefined, true);
+  }
+
+  #check(outcome: CheckOutcome, reason: ReasonCode, claim?: string, cached?: boolean): CheckResult {
+    const check: { -readonly [K in keyof CheckResult]: CheckResult[K] } = {
+      check: 'attestation',
+      verifier: this.config.name,
+      outcome,
+      reason,
+    };
+    if (claim !== undefined) check.claim = claim;
+    if (cached !== undefined) check.cached = cached;
+    return Object.freeze(check);
+  }
+
+  #invalid(reason: ReasonCode, claim?: string, cached?: boolean): TokenResult {
+    return { check: this.#check('invalid', reason, claim, cached) };
   }
 
   /** The raw token, `undefined` when absent, or `null` when the header does not carry the expected scheme. */
@@ -101,24 +117,24 @@ export class TokenVerifier {
 
   verify(headers: HeaderReader, nowMs: number): TokenResult | Promise<TokenResult> {
     const token = this.extract(headers);
-    if (token === undefined) return MISSING;
-    if (token === null) return invalid('ERR_TOKEN_MALFORMED');
-    if (token.length > this.config.maxTokenBytes) return invalid('ERR_TOKEN_TOO_LARGE');
+    if (token === undefined) return this.#missing;
+    if (token === null) return this.#invalid('ERR_TOKEN_MALFORMED');
+    if (token.length > this.config.maxTokenBytes) return this.#invalid('ERR_TOKEN_TOO_LARGE');
     const now = nowMs / 1000;
     const hit = this.#cache.get(token, nowMs);
-    if (hit !== undefined) return this.#perRequest(hit, headers, now, true);
+    if (hit !== undefined) return this.#perRequest(hit, headers, now, true) ?? hit.hit;
 
     const parsed = parseJws(token, this.config.algorithms);
-    if (!parsed.ok) return invalid(parsed.reason);
+    if (!parsed.ok) return this.#invalid(parsed.reason);
     const jws = parsed.jws;
     const failure = this.#checkClaims(jws.payload, now);
-    if (failure !== undefined) return invalid(failure.reason, failure.claim);
+    if (failure !== undefined) return this.#invalid(failure.reason, failure.claim);
 
     const keys = this.config.keys;
     if (Array.isArray(keys)) return this.#afterKeys(token, jws, keys, headers, now);
     return (keys as RemoteKeySet).lookup(jws.kid).then((found) => {
-      if (found.status === 'unavailable') return UNAVAILABLE;
-      if (found.status === 'unknown') return invalid('ERR_TOKEN_KEY_UNKNOWN');
+      if (found.status === 'unavailable') return this.#unavailable;
+      if (found.status === 'unknown') return this.#invalid('ERR_TOKEN_KEY_UNKNOWN');
       return this.#afterKeys(token, jws, found.keys, headers, now);
     });
   }
@@ -144,25 +160,26 @@ export class TokenVerifier {
       }
       if (++tried >= MAX_KEYS_TRIED) break;
     }
-    if (!usable) return invalid('ERR_TOKEN_KEY_UNKNOWN');
-    if (!verified) return invalid('ERR_TOKEN_SIGNATURE_INVALID');
+    if (!usable) return this.#invalid('ERR_TOKEN_KEY_UNKNOWN');
+    if (!verified) return this.#invalid('ERR_TOKEN_SIGNATURE_INVALID');
     const rejected = this.config.checkVerified?.(jws.payload);
-    if (rejected !== undefined) return invalid(rejected.reason, rejected.claim);
-    const entry: CachedToken = { claims: jws.payload, principal: this.config.principal(jws.payload) };
+    if (rejected !== undefined) return this.#invalid(rejected.reason, rejected.claim);
+    const principal = this.config.principal(jws.payload);
+    const entry: CachedToken = { claims: jws.payload, hit: Object.freeze({ check: this.#verifiedCached, principal }) };
     const exp = jws.payload.exp as number;
     this.#cache.set(token, entry, (exp + this.config.clockTolerance) * 1000);
-    return this.#perRequest(entry, headers, now, false);
+    return this.#perRequest(entry, headers, now, false) ?? { check: this.#verifiedFresh, principal };
   }
 
-  /** Checks that must run on every request, cached token or not. */
-  #perRequest(entry: CachedToken, headers: HeaderReader, now: number, cached: boolean): TokenResult {
+  /** Checks that must run on every request, cached token or not; `undefined` when they pass. */
+  #perRequest(entry: CachedToken, headers: HeaderReader, now: number, cached: boolean): TokenResult | undefined {
     const timing = this.#checkTime(entry.claims, now);
-    if (timing !== undefined) return { outcome: 'invalid', reason: timing.reason, claim: timing.claim, cached };
+    if (timing !== undefined) return this.#invalid(timing.reason, timing.claim, cached);
     if (this.config.binding !== undefined) {
       const reason = checkBinding(this.config.binding, entry.claims, headers);
-      if (reason !== undefined) return { outcome: 'invalid', reason, cached };
+      if (reason !== undefined) return this.#invalid(reason, undefined, cached);
     }
-    return { outcome: 'verified', reason: 'OK', cached, principal: entry.principal };
+    return undefined;
   }
 
   #checkClaims(claims: Readonly<Record<string, unknown>>, now: number): ClaimFailure | undefined {

@@ -1,6 +1,8 @@
 /**
- * A bounded map that evicts the least recently used entry when full. Entries may carry an absolute
- * expiry (ms since the epoch) after which `get` no longer returns them.
+ * A bounded map that evicts the oldest entry when full. Entries carry an absolute expiry (ms since
+ * the epoch) after which `get` no longer returns them. A hit does not reorder entries: the entries
+ * here (verified tokens) expire within minutes anyway, and a read that writes would cost more than
+ * the lookup it serves.
  */
 export class BoundedCache<V> {
   readonly #max: number;
@@ -25,15 +27,13 @@ export class BoundedCache<V> {
       this.#map.delete(key);
       return undefined;
     }
-    // Refresh recency: Map iterates in insertion order, so the first key is the least recently used.
-    this.#map.delete(key);
-    this.#map.set(key, entry);
     return entry.value;
   }
 
   set(key: string, value: V, expiresAt: number): void {
     if (this.#max === 0) return;
     this.#map.delete(key);
+    // Map iterates in insertion order, so the first key is the oldest.
     while (this.#map.size >= this.#max) {
       const oldest = this.#map.keys().next();
       if (oldest.done) break;
