@@ -2,15 +2,16 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Decision, DenyDecision } from '../src/decision.js';
 import type { Guard } from '../src/guard.js';
 import type { GuardOptions } from '../src/options.js';
+import type { GuardRequest } from '../src/request.js';
 import {
   INTERNAL_ERROR,
   absoluteUrl,
   adapterOptions,
+  decideWith,
   firstValue,
   localAuthority,
   respondTo,
   resolveGuard,
-  settle,
   writeDeny,
 } from './shared.js';
 
@@ -67,20 +68,28 @@ export function bonafide(guardOrOptions: Guard | GuardOptions, options?: Express
   const guard = resolveGuard(guardOrOptions);
   const onDeny = adapterOptions(options, '', ['onDeny']).onDeny as ExpressOptions['onDeny'];
 
-  return async function bonafideExpress(req: Request, res: Response, next: NextFunction): Promise<void> {
-    let decision: Decision;
-    try {
-      decision = settle(await guard.check({ method: req.method, url: urlOf(req), headers: req.headers, ip: req.ip }));
-    } catch {
-      decision = INTERNAL_ERROR;
-    }
+  const apply = (decision: Decision, req: Request, res: Response, next: NextFunction): void => {
     req.bonafide = decision;
     if (decision.outcome === 'allow') return next();
     if (onDeny === undefined) return writeDeny(res, respondTo(guard, decision));
     try {
-      await onDeny(decision, req, res, next);
+      const pending = onDeny(decision, req, res, next);
+      if (pending instanceof Promise) pending.catch(next);
     } catch (error) {
       next(error);
     }
+  };
+
+  // Not async: when the guard decides without I/O (the usual case) the request goes on synchronously.
+  return function bonafideExpress(req: Request, res: Response, next: NextFunction): void {
+    let request: GuardRequest;
+    try {
+      request = { method: req.method, url: urlOf(req), headers: req.headers, ip: req.ip };
+    } catch {
+      return apply(INTERNAL_ERROR, req, res, next);
+    }
+    const decision = decideWith(guard, request);
+    if (decision instanceof Promise) decision.then((d) => apply(d, req, res, next)).catch(next);
+    else apply(decision, req, res, next);
   };
 }

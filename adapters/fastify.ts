@@ -5,7 +5,9 @@ import { ConfigError } from '../src/errors.js';
 import type { Guard } from '../src/guard.js';
 import { optionalFunction } from '../src/lib/validate.js';
 import type { GuardOptions } from '../src/options.js';
-import { INTERNAL_ERROR, absoluteUrl, localAuthority, respondTo, resolveGuard, settle } from './shared.js';
+import { INTERNAL_ERROR, absoluteUrl, decideWith, localAuthority, respondTo, resolveGuard } from './shared.js';
+
+type HookDone = (error?: Error) => void;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,26 +43,35 @@ const plugin: FastifyPluginAsync<FastifyBonafideOptions> = async (fastify: Fasti
   const modern = Number.parseInt(fastify.version, 10) >= 5;
 
   fastify.decorateRequest('bonafide', null);
-  fastify.addHook('onRequest', async function bonafideHook(request: FastifyRequest, reply: FastifyReply) {
-    let decision: Decision;
+  const apply = (decision: Decision, request: FastifyRequest, reply: FastifyReply, done: HookDone): void => {
+    request.bonafide = decision;
+    if (decision.outcome === 'allow') return done();
+    if (onDeny !== undefined) {
+      // onDeny sends the reply; `done` is not called, so the route handler does not run.
+      Promise.resolve()
+        .then(() => onDeny(decision, request, reply))
+        .catch((error: unknown) => done(error as Error));
+      return;
+    }
+    const response = respondTo(guard, decision);
+    // A Buffer, because Fastify appends `; charset=utf-8` to the content-type of a string payload.
+    reply.code(response.status).headers(response.headers).send(Buffer.from(response.body));
+  };
+
+  // A callback hook, not an async one: when the guard decides without I/O no promise is made.
+  fastify.addHook('onRequest', function bonafideHook(request: FastifyRequest, reply: FastifyReply, done: HookDone) {
+    let decision: Decision | Promise<Decision>;
     try {
       // `originalUrl` is the raw request-target the client sent: not prefix-relative, and not the
       // result of `rewriteUrl`, so it is what a signature over `@path` or `@target-uri` covers.
       const host = (modern ? request.host : request.hostname) || localAuthority(request.raw.socket);
       const url = absoluteUrl(request.protocol, host, request.originalUrl);
-      decision = settle(await guard.check({ method: request.method, url, headers: request.headers, ip: request.ip }));
+      decision = decideWith(guard, { method: request.method, url, headers: request.headers, ip: request.ip });
     } catch {
       decision = INTERNAL_ERROR;
     }
-    request.bonafide = decision;
-    if (decision.outcome === 'allow') return;
-    if (onDeny !== undefined) {
-      await onDeny(decision, request, reply);
-      return reply;
-    }
-    const response = respondTo(guard, decision);
-    // A Buffer, because Fastify appends `; charset=utf-8` to the content-type of a string payload.
-    return reply.code(response.status).headers(response.headers).send(Buffer.from(response.body));
+    if (decision instanceof Promise) decision.then((d) => apply(d, request, reply, done)).catch(done);
+    else apply(decision, request, reply, done);
   });
 };
 

@@ -3,7 +3,7 @@ import type { Guard } from '../src/guard.js';
 import { optionalBoolean, optionalFunction } from '../src/lib/validate.js';
 import type { GuardOptions } from '../src/options.js';
 import type { GuardRequest } from '../src/request.js';
-import { INTERNAL_ERROR, absoluteUrl, adapterOptions, firstValue, respondTo, resolveGuard, settle } from './shared.js';
+import { INTERNAL_ERROR, absoluteUrl, adapterOptions, decideWith, firstValue, respondTo, resolveGuard } from './shared.js';
 
 /** Options of the fetch adapter and the Hono middleware. */
 export interface FetchOptions {
@@ -100,6 +100,15 @@ function toResponse(response: DenyResponse): Response {
   return new Response(response.body, { status: response.status, headers: response.headers });
 }
 
+/** The decision for a request; any failure (even building the GuardRequest) is `INTERNAL_ERROR`. */
+async function decisionFor(adapter: Adapter, request: Request): Promise<Decision> {
+  try {
+    return await decideWith(adapter.guard, toGuardRequest(adapter, request));
+  } catch {
+    return INTERNAL_ERROR;
+  }
+}
+
 function denyResponse(adapter: Adapter, decision: DenyDecision, request: Request): Response | Promise<Response> {
   if (adapter.onDeny !== undefined) return adapter.onDeny(decision, request);
   return toResponse(respondTo(adapter.guard, decision));
@@ -118,21 +127,11 @@ function denyResponse(adapter: Adapter, decision: DenyDecision, request: Request
 export function bonafide(guardOrOptions: Guard | GuardOptions, options?: FetchOptions): FetchGuard {
   const adapter = adapterOf(guardOrOptions, options);
   const fetchGuard = async function bonafideFetch(request: Request): Promise<Response | null> {
-    let decision: Decision;
-    try {
-      decision = settle(await adapter.guard.check(toGuardRequest(adapter, request)));
-    } catch {
-      decision = INTERNAL_ERROR;
-    }
+    const decision = await decisionFor(adapter, request);
     return decision.outcome === 'allow' ? null : denyResponse(adapter, decision, request);
   } as FetchGuard;
   fetchGuard.decide = async function decide(request: Request): Promise<FetchDecision> {
-    let decision: Decision;
-    try {
-      decision = settle(await adapter.guard.check(toGuardRequest(adapter, request)));
-    } catch {
-      decision = INTERNAL_ERROR;
-    }
+    const decision = await decisionFor(adapter, request);
     return { decision, response: decision.outcome === 'allow' ? null : await denyResponse(adapter, decision, request) };
   };
   return fetchGuard;
@@ -151,12 +150,7 @@ export function hono(guardOrOptions: Guard | GuardOptions, options?: FetchOption
   const adapter = adapterOf(guardOrOptions, options);
   return async function bonafideHono(c: HonoContextLike, next: () => Promise<void>): Promise<Response | void> {
     const request = c.req.raw;
-    let decision: Decision;
-    try {
-      decision = settle(await adapter.guard.check(toGuardRequest(adapter, request)));
-    } catch {
-      decision = INTERNAL_ERROR;
-    }
+    const decision = await decisionFor(adapter, request);
     c.set('bonafide', decision);
     if (decision.outcome === 'allow') return next();
     return denyResponse(adapter, decision, request);

@@ -2,7 +2,7 @@ import type { DefaultContext, DefaultState, Middleware, ParameterizedContext } f
 import type { Decision, DenyDecision } from '../src/decision.js';
 import type { Guard } from '../src/guard.js';
 import type { GuardOptions } from '../src/options.js';
-import { INTERNAL_ERROR, absoluteUrl, adapterOptions, localAuthority, respondTo, resolveGuard, settle } from './shared.js';
+import { INTERNAL_ERROR, absoluteUrl, adapterOptions, decideWith, localAuthority, respondTo, resolveGuard } from './shared.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -47,15 +47,7 @@ export function bonafide(guardOrOptions: Guard | GuardOptions, options?: KoaOpti
   const guard = resolveGuard(guardOrOptions);
   const onDeny = adapterOptions(options, '', ['onDeny']).onDeny as KoaOptions['onDeny'];
 
-  return async function bonafideKoa(ctx: KoaContext, next: () => Promise<unknown>): Promise<unknown> {
-    let decision: Decision;
-    try {
-      decision = settle(
-        await guard.check({ method: ctx.method, url: urlOf(ctx), headers: ctx.req.headers, ip: ctx.ip || undefined }),
-      );
-    } catch {
-      decision = INTERNAL_ERROR;
-    }
+  const apply = (decision: Decision, ctx: KoaContext, next: () => Promise<unknown>): unknown => {
     ctx.state.bonafide = decision;
     if (decision.outcome === 'allow') return next();
     if (onDeny !== undefined) return onDeny(decision, ctx);
@@ -65,5 +57,21 @@ export function bonafide(guardOrOptions: Guard | GuardOptions, options?: KoaOpti
     // A string body keeps the content-type set above (Koa only infers one when none is set).
     ctx.body = response.body;
     return undefined;
+  };
+
+  // Not async: when the guard decides without I/O (the usual case) no extra promise is made.
+  return function bonafideKoa(ctx: KoaContext, next: () => Promise<unknown>): Promise<unknown> {
+    let decision: Decision | Promise<Decision>;
+    try {
+      decision = decideWith(guard, { method: ctx.method, url: urlOf(ctx), headers: ctx.req.headers, ip: ctx.ip || undefined });
+    } catch {
+      decision = INTERNAL_ERROR;
+    }
+    if (decision instanceof Promise) return decision.then((d) => apply(d, ctx, next));
+    try {
+      return Promise.resolve(apply(decision, ctx, next));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
 }

@@ -1,6 +1,7 @@
 import { toProblem, type Decision, type DenyDecision, type DenyResponse } from '../src/decision.js';
 import { ConfigError } from '../src/errors.js';
 import { createGuard, type Guard } from '../src/guard.js';
+import type { GuardRequest } from '../src/request.js';
 import { checkObject, optionalFunction } from '../src/lib/validate.js';
 import type { GuardOptions } from '../src/options.js';
 import { ANONYMOUS } from '../src/principal.js';
@@ -60,6 +61,24 @@ export const INTERNAL_ERROR: DenyDecision = Object.freeze({
 export function settle(value: unknown): Decision {
   const outcome = (value as Decision | null | undefined)?.outcome;
   return outcome === 'allow' || outcome === 'deny' ? (value as Decision) : INTERNAL_ERROR;
+}
+
+/**
+ * The guard's decision for a request, synchronously when the guard can decide without I/O
+ * (`guard.decide`), else a Promise. Whatever goes wrong — a throw, a rejection, something that is
+ * not a Decision — becomes `INTERNAL_ERROR`, so a request is never let through by accident.
+ */
+export function decideWith(guard: Guard, request: GuardRequest): Decision | Promise<Decision> {
+  let result: unknown;
+  try {
+    result = typeof guard.decide === 'function' ? guard.decide(request) : guard.check(request);
+  } catch {
+    return INTERNAL_ERROR;
+  }
+  if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+    return Promise.resolve(result).then(settle, () => INTERNAL_ERROR);
+  }
+  return settle(result);
 }
 
 /** `guard.respond(decision)`, or a bare `ERR_INTERNAL` problem if a custom guard's `respond` throws. */

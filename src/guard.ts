@@ -19,6 +19,12 @@ import { normalizeRequest, type GuardRequest, type NormalizedRequest } from './r
 export interface Guard {
   /** Decides one request. Never throws for bad input: every problem becomes a Decision with a reason code. */
   check(request: GuardRequest): Promise<Decision>;
+  /**
+   * Like `check`, but returns the Decision itself when deciding needs no I/O (keys already loaded,
+   * the usual case) and a Promise only when it must wait, e.g. for a JWKS fetch. Adapters use it to
+   * keep the hot path free of promises. Guards from `createGuard` always have it.
+   */
+  decide?(request: GuardRequest): Decision | Promise<Decision>;
   /** The HTTP answer for a deny (RFC 9457 problem details, `WWW-Authenticate` where it applies). */
   respond(decision: Decision): DenyResponse;
   /** Releases timers and connections. The guard answers `ERR_INTERNAL` afterwards. */
@@ -47,28 +53,41 @@ class GuardImpl implements Guard {
     this.#defaultScope = Object.freeze({ route: null, attestation: config.attestation, mode: config.mode });
   }
 
-  async check(input: GuardRequest): Promise<Decision> {
+  check(input: GuardRequest): Promise<Decision> {
+    const decision = this.decide(input);
+    return decision instanceof Promise ? decision : Promise.resolve(decision);
+  }
+
+  decide(input: GuardRequest): Decision | Promise<Decision> {
     const started = performance.now();
     let scope = this.#defaultScope;
-    let decision: Decision;
+    let result: Decision | Promise<Decision>;
     try {
       const request = normalizeRequest(input);
       if (request === undefined) {
-        decision = this.#decide(scope, 'ERR_REQUEST_INVALID', ANONYMOUS, [], started);
+        result = this.#decide(scope, 'ERR_REQUEST_INVALID', ANONYMOUS, [], started);
       } else {
         scope = this.#scopeOf(request);
-        const result = this.#run(request, scope, started);
-        decision = result instanceof Promise ? await result : result;
+        result = this.#run(request, scope, started);
       }
     } catch (error) {
-      this.#config.logger.error(
-        { err: { name: error instanceof Error ? error.name : typeof error } },
-        'bonafide: internal error while checking a request',
-      );
-      decision = this.#decide(scope, 'ERR_INTERNAL', ANONYMOUS, [], started);
+      result = this.#internalError(error, scope, started);
     }
-    this.#report(decision, input);
-    return decision;
+    if (result instanceof Promise) {
+      const failed = scope;
+      return result
+        .catch((error: unknown) => this.#internalError(error, failed, started))
+        .then((decision) => this.#report(decision, input));
+    }
+    return this.#report(result, input);
+  }
+
+  #internalError(error: unknown, scope: Scope, started: number): Decision {
+    this.#config.logger.error(
+      { err: { name: error instanceof Error ? error.name : typeof error } },
+      'bonafide: internal error while checking a request',
+    );
+    return this.#decide(scope, 'ERR_INTERNAL', ANONYMOUS, [], started);
   }
 
   /** Synchronous unless a verifier has to wait for keys: most requests never create a promise here. */
@@ -162,14 +181,18 @@ class GuardImpl implements Guard {
     };
   }
 
-  #report(decision: Decision, input: GuardRequest): void {
+  #report(decision: Decision, input: GuardRequest): Decision {
     const { logger, onDecision } = this.#config;
     if (decision.reason !== 'OK') {
-      const entry = logEntry(decision, input);
-      if (decision.status === 503 || decision.reason === 'ERR_INTERNAL') logger.error(entry, 'bonafide: request denied: verification unavailable');
-      else if (decision.outcome === 'deny') logger.info(entry, 'bonafide: request denied');
-      else if (decision.monitor) logger.warn(entry, 'bonafide: request would be denied (monitor mode)');
-      else logger.warn(entry, 'bonafide: request allowed because a check failed open');
+      try {
+        const entry = logEntry(decision, input);
+        if (decision.status === 503 || decision.reason === 'ERR_INTERNAL') logger.error(entry, 'bonafide: request denied: verification unavailable');
+        else if (decision.outcome === 'deny') logger.info(entry, 'bonafide: request denied');
+        else if (decision.monitor) logger.warn(entry, 'bonafide: request would be denied (monitor mode)');
+        else logger.warn(entry, 'bonafide: request allowed because a check failed open');
+      } catch {
+        // A broken logger must not turn a decision into a crash.
+      }
     }
     if (onDecision !== undefined) {
       try {
@@ -178,6 +201,7 @@ class GuardImpl implements Guard {
         logger.error({ err: { name: error instanceof Error ? error.name : typeof error } }, 'bonafide: onDecision threw');
       }
     }
+    return decision;
   }
 
   respond(decision: Decision): DenyResponse {

@@ -60,6 +60,36 @@ describe('guard.check input', () => {
   });
 });
 
+describe('guard.decide', () => {
+  it('returns the Decision itself when no I/O is needed, and check() a Promise of the same', async () => {
+    const g = guard();
+    const d = g.decide!(request({ 'approov-token': good() }));
+    expect(d).not.toBeInstanceOf(Promise);
+    expect((d as Decision).reason).toBe('OK');
+    const p = g.check(request({ 'approov-token': good() }));
+    expect(p).toBeInstanceOf(Promise);
+    expect((await p).reason).toBe('OK');
+  });
+
+  it('returns a Promise while keys are being fetched', async () => {
+    const g = createGuard({
+      attestation: { jwt: { algorithms: ['RS256'], jwks: { url: 'https://keys.example.com/jwks' } } },
+      fetch: async () => new Response('{"keys":[]}'),
+    });
+    const d = g.decide!(request({ authorization: `Bearer ${hs256({ exp: NOW }, secret.bytes, { alg: 'RS256', kid: 'a' })}` }));
+    expect(d).toBeInstanceOf(Promise);
+    expect((await d).reason).toBe('ERR_KEYS_UNAVAILABLE');
+  });
+
+  it('survives a logger that throws', async () => {
+    const boom = () => {
+      throw new Error('logger down');
+    };
+    const g = guard({ logger: { info: boom, warn: boom, error: boom } });
+    expect((await g.check(request({}))).reason).toBe('ERR_TOKEN_MISSING');
+  });
+});
+
 describe('routes and requirements', () => {
   const g = guard({
     routes: [

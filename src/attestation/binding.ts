@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ReasonCode } from '../decision.js';
 import { timingSafeEqualString } from '../lib/timing-safe.js';
 import type { HeaderReader } from '../request.js';
@@ -23,11 +23,12 @@ export function checkBinding(
 ): ReasonCode | undefined {
   const pay = claims[binding.claim];
   if (typeof pay !== 'string' || pay.length === 0) return 'ERR_BINDING_CLAIM_MISSING';
-  const hash = createHash('sha256');
+  let bound = '';
   for (const name of binding.headers) {
     const value = headers.get(name)?.trim();
     if (!value) return 'ERR_BINDING_HEADER_MISSING';
-    hash.update(value, 'utf8');
+    bound += value;
   }
-  return timingSafeEqualString(hash.digest('base64'), pay) ? undefined : 'ERR_BINDING_MISMATCH';
+  // One-shot hash (Node ≥ 20.12): several times cheaper than a Hash object for a short input.
+  return timingSafeEqualString(hash('sha256', bound, 'base64'), pay) ? undefined : 'ERR_BINDING_MISMATCH';
 }

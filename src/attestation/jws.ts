@@ -30,22 +30,20 @@ function decodeJsonObject(segment: string): Record<string, unknown> | undefined 
     : undefined;
 }
 
+/** The protected header, checked: an algorithm from the allowlist, no `crit`, a sane `kid`. */
+type HeaderResult =
+  | { ok: true; header: Readonly<Record<string, unknown>>; alg: JwsAlgorithm; kid: string | undefined }
+  | { ok: false; reason: ReasonCode };
+
 /**
- * Splits a compact JWS and checks its header against the allowlist, before any crypto. The caller
- * has already capped the token's size. `jku`, `x5u`, `jwk` and `x5c` are never read: keys come only
- * from the verifier's configuration.
+ * Tokens from one issuer share the same header segment, so its checked form is remembered: a small
+ * map of at most this many distinct segments per verifier, emptied when full.
  */
-export function parseJws(token: string, algorithms: ReadonlySet<string>): JwsParseResult {
-  const first = token.indexOf('.');
-  const second = first === -1 ? -1 : token.indexOf('.', first + 1);
-  if (second === -1 || token.indexOf('.', second + 1) !== -1) return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
-  const h = token.slice(0, first);
-  const p = token.slice(first + 1, second);
-  const s = token.slice(second + 1);
-  if (h.length === 0 || p.length === 0 || !isBase64Url(h) || !isBase64Url(p) || !isBase64Url(s)) {
-    return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
-  }
-  const header = decodeJsonObject(h);
+const HEADER_CACHE_SIZE = 64;
+
+function checkHeader(segment: string, algorithms: ReadonlySet<string>): HeaderResult {
+  if (segment.length === 0 || !isBase64Url(segment)) return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
+  const header = decodeJsonObject(segment);
   if (header === undefined) return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
   const alg = header.alg;
   if (typeof alg !== 'string') return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
@@ -57,20 +55,49 @@ export function parseJws(token: string, algorithms: ReadonlySet<string>): JwsPar
   if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) {
     return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
   }
+  return { ok: true, header: Object.freeze(header), alg: alg as JwsAlgorithm, kid };
+}
+
+/**
+ * Splits a compact JWS and checks its header against the allowlist, before any crypto. The caller
+ * has already capped the token's size. `jku`, `x5u`, `jwk` and `x5c` are never read: keys come only
+ * from the verifier's configuration. `headers` remembers checked header segments (see above).
+ */
+export function parseJws(
+  token: string,
+  algorithms: ReadonlySet<string>,
+  headers: Map<string, HeaderResult> = new Map(),
+): JwsParseResult {
+  const first = token.indexOf('.');
+  const second = first === -1 ? -1 : token.indexOf('.', first + 1);
+  if (second === -1 || token.indexOf('.', second + 1) !== -1) return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
+  const h = token.slice(0, first);
+  let checked = headers.get(h);
+  if (checked === undefined) {
+    checked = checkHeader(h, algorithms);
+    if (headers.size >= HEADER_CACHE_SIZE) headers.clear();
+    headers.set(h, checked);
+  }
+  if (!checked.ok) return checked;
+  const p = token.slice(first + 1, second);
+  const s = token.slice(second + 1);
+  if (p.length === 0 || !isBase64Url(p) || !isBase64Url(s)) return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
   const payload = decodeJsonObject(p);
   if (payload === undefined) return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
   return {
     ok: true,
     jws: {
-      header,
+      header: checked.header,
       payload,
-      alg: alg as JwsAlgorithm,
-      kid,
+      alg: checked.alg,
+      kid: checked.kid,
       signingInput: token.slice(0, second),
       signature: Buffer.from(s, 'base64url'),
     },
   };
 }
+
+export type { HeaderResult };
 
 const HASH: Record<JwsAlgorithm, string | null> = {
   HS256: 'sha256', HS384: 'sha384', HS512: 'sha512',

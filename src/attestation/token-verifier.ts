@@ -5,7 +5,7 @@ import type { RemoteKeySet } from '../keys/remote-key-set.js';
 import type { Principal } from '../principal.js';
 import type { HeaderReader } from '../request.js';
 import { checkBinding, type BindingConfig } from './binding.js';
-import { parseJws, verifyJwsSignature, type ParsedJws } from './jws.js';
+import { parseJws, verifyJwsSignature, type HeaderResult, type ParsedJws } from './jws.js';
 
 /** A claim-level failure: the reason, and the claim it concerns. */
 export interface ClaimFailure {
@@ -70,6 +70,7 @@ export class TokenVerifier {
   readonly #headerLower: string;
   readonly #schemePrefix: string | null;
   readonly #cache: BoundedCache<CachedToken>;
+  readonly #headers = new Map<string, HeaderResult>();
   readonly #missing: TokenResult;
   readonly #unavailable: TokenResult;
   readonly #verifiedFresh: CheckResult;
@@ -124,7 +125,7 @@ export class TokenVerifier {
     const hit = this.#cache.get(token, nowMs);
     if (hit !== undefined) return this.#perRequest(hit, headers, now, true) ?? hit.hit;
 
-    const parsed = parseJws(token, this.config.algorithms);
+    const parsed = parseJws(token, this.config.algorithms, this.#headers);
     if (!parsed.ok) return this.#invalid(parsed.reason);
     const jws = parsed.jws;
     const failure = this.#checkClaims(jws.payload, now);

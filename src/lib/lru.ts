@@ -1,52 +1,61 @@
 /**
- * A bounded map that evicts the oldest entry when full. Entries carry an absolute expiry (ms since
- * the epoch) after which `get` no longer returns them. A hit does not reorder entries: the entries
- * here (verified tokens) expire within minutes anyway, and a read that writes would cost more than
- * the lookup it serves.
+ * A bounded map in two generations: new entries go into the young one; when it holds half the
+ * capacity it becomes the old one and the previous old generation is dropped whole. A hit in the
+ * old generation moves the entry to the young one, so entries in use survive and idle ones age out.
+ * Every operation is O(1) and never walks the map (deleting the oldest key of one big Map one at a
+ * time leaves holes that `keys().next()` must skip, which gets slow exactly when the cache is full).
+ * Entries carry an absolute expiry (ms since the epoch) after which `get` no longer returns them.
  */
 export class BoundedCache<V> {
-  readonly #max: number;
-  readonly #map = new Map<string, { value: V; expiresAt: number }>();
+  readonly #half: number;
+  #young = new Map<string, { value: V; expiresAt: number }>();
+  #old = new Map<string, { value: V; expiresAt: number }>();
 
+  /** `max` is the most entries held at once (an odd max is rounded up to even); 0 disables the cache. */
   constructor(max: number) {
-    this.#max = Math.max(0, Math.floor(max));
+    this.#half = Math.max(0, Math.ceil(Math.floor(max) / 2));
   }
 
   get size(): number {
-    return this.#map.size;
-  }
-
-  get max(): number {
-    return this.#max;
+    return this.#young.size + this.#old.size;
   }
 
   get(key: string, now: number): V | undefined {
-    const entry = this.#map.get(key);
-    if (entry === undefined) return undefined;
+    let entry = this.#young.get(key);
+    if (entry === undefined) {
+      entry = this.#old.get(key);
+      if (entry === undefined) return undefined;
+      this.#old.delete(key);
+      if (entry.expiresAt > now) this.#insert(key, entry);
+    }
     if (entry.expiresAt <= now) {
-      this.#map.delete(key);
+      this.#young.delete(key);
       return undefined;
     }
     return entry.value;
   }
 
   set(key: string, value: V, expiresAt: number): void {
-    if (this.#max === 0) return;
-    this.#map.delete(key);
-    // Map iterates in insertion order, so the first key is the oldest.
-    while (this.#map.size >= this.#max) {
-      const oldest = this.#map.keys().next();
-      if (oldest.done) break;
-      this.#map.delete(oldest.value);
+    if (this.#half === 0) return;
+    this.#old.delete(key);
+    this.#insert(key, { value, expiresAt });
+  }
+
+  #insert(key: string, entry: { value: V; expiresAt: number }): void {
+    if (!this.#young.has(key) && this.#young.size >= this.#half) {
+      this.#old = this.#young;
+      this.#young = new Map();
     }
-    this.#map.set(key, { value, expiresAt });
+    this.#young.set(key, entry);
   }
 
   delete(key: string): void {
-    this.#map.delete(key);
+    this.#young.delete(key);
+    this.#old.delete(key);
   }
 
   clear(): void {
-    this.#map.clear();
+    this.#young.clear();
+    this.#old.clear();
   }
 }
