@@ -14,7 +14,8 @@ export interface ParsedJws {
   readonly signature: Buffer;
 }
 
-export type JwsParseResult = { ok: true; jws: ParsedJws } | { ok: false; reason: ReasonCode };
+/** The parsed token, or the reason it was refused (a string, so success allocates no wrapper). */
+export type JwsParseResult = ParsedJws | ReasonCode;
 
 const MAX_KID_LENGTH = 256;
 
@@ -70,7 +71,7 @@ export function parseJws(
 ): JwsParseResult {
   const first = token.indexOf('.');
   const second = first === -1 ? -1 : token.indexOf('.', first + 1);
-  if (second === -1 || token.indexOf('.', second + 1) !== -1) return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
+  if (second === -1 || token.indexOf('.', second + 1) !== -1) return 'ERR_TOKEN_MALFORMED';
   const h = token.slice(0, first);
   let checked = headers.get(h);
   if (checked === undefined) {
@@ -78,22 +79,22 @@ export function parseJws(
     if (headers.size >= HEADER_CACHE_SIZE) headers.clear();
     headers.set(h, checked);
   }
-  if (!checked.ok) return checked;
+  if (!checked.ok) return checked.reason;
   const p = token.slice(first + 1, second);
   const s = token.slice(second + 1);
-  if (p.length === 0 || !isBase64Url(p) || !isBase64Url(s)) return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
+  // The signature segment is checked strictly: Node's decoder would skip stray characters, and a
+  // token must verify only in the exact form it was issued. The payload needs no alphabet scan:
+  // the signature covers its exact text, so a payload that is not what was signed fails anyway.
+  if (p.length === 0 || !isBase64Url(s)) return 'ERR_TOKEN_MALFORMED';
   const payload = decodeJsonObject(p);
-  if (payload === undefined) return { ok: false, reason: 'ERR_TOKEN_MALFORMED' };
+  if (payload === undefined) return 'ERR_TOKEN_MALFORMED';
   return {
-    ok: true,
-    jws: {
-      header: checked.header,
-      payload,
-      alg: checked.alg,
-      kid: checked.kid,
-      signingInput: token.slice(0, second),
-      signature: Buffer.from(s, 'base64url'),
-    },
+    header: checked.header,
+    payload,
+    alg: checked.alg,
+    kid: checked.kid,
+    signingInput: token.slice(0, second),
+    signature: Buffer.from(s, 'base64url'),
   };
 }
 

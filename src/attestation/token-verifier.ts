@@ -46,11 +46,15 @@ export interface TokenResult {
   readonly principal?: Principal;
 }
 
-interface CachedToken {
+/** A verified token as remembered: it is also the result of a hit that passes the per-request checks. */
+interface CachedToken extends TokenResult {
+  readonly principal: Principal;
   readonly claims: Readonly<Record<string, unknown>>;
-  /** The result of a cache hit that passes the per-request checks, built once per token. */
-  readonly hit: TokenResult;
+  /** When the entry stops being served: `exp` plus the clock tolerance, in ms. */
+  readonly expiresAt: number;
 }
+
+const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
 
 /** At most this many keys are tried for one token that names no `kid`. */
 const MAX_KEYS_TRIED = 4;
@@ -123,11 +127,10 @@ export class TokenVerifier {
     if (token.length > this.config.maxTokenBytes) return this.#invalid('ERR_TOKEN_TOO_LARGE');
     const now = nowMs / 1000;
     const hit = this.#cache.get(token, nowMs);
-    if (hit !== undefined) return this.#perRequest(hit, headers, now, true) ?? hit.hit;
+    if (hit !== undefined) return this.#perRequest(hit, headers, now, true) ?? hit;
 
-    const parsed = parseJws(token, this.config.algorithms, this.#headers);
-    if (!parsed.ok) return this.#invalid(parsed.reason);
-    const jws = parsed.jws;
+    const jws = parseJws(token, this.config.algorithms, this.#headers);
+    if (typeof jws === 'string') return this.#invalid(jws);
     const failure = this.#checkClaims(jws.payload, now);
     if (failure !== undefined) return this.#invalid(failure.reason, failure.claim);
 
@@ -166,9 +169,9 @@ export class TokenVerifier {
     const rejected = this.config.checkVerified?.(jws.payload);
     if (rejected !== undefined) return this.#invalid(rejected.reason, rejected.claim);
     const principal = this.config.principal(jws.payload);
-    const entry: CachedToken = { claims: jws.payload, hit: Object.freeze({ check: this.#verifiedCached, principal }) };
-    const exp = jws.payload.exp as number;
-    this.#cache.set(token, entry, (exp + this.config.clockTolerance) * 1000);
+    const expiresAt = ((jws.payload.exp as number) + this.config.clockTolerance) * 1000;
+    const entry: CachedToken = { check: this.#verifiedCached, principal, claims: jws.payload, expiresAt };
+    this.#cache.set(token, entry);
     return this.#perRequest(entry, headers, now, false) ?? { check: this.#verifiedFresh, principal };
   }
 
@@ -185,7 +188,8 @@ export class TokenVerifier {
 
   #checkClaims(claims: Readonly<Record<string, unknown>>, now: number): ClaimFailure | undefined {
     if (claims.exp === undefined) return { reason: 'ERR_TOKEN_CLAIM_MISSING', claim: 'exp' };
-    for (const name of ['exp', 'nbf', 'iat'] as const) {
+    for (let i = 0; i < TIME_CLAIMS.length; i++) {
+      const name = TIME_CLAIMS[i]!;
       if (claims[name] !== undefined && !isNumericDate(claims[name])) {
         return { reason: 'ERR_TOKEN_CLAIM_INVALID', claim: name };
       }
