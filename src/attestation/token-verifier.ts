@@ -59,7 +59,6 @@ const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
 /** At most this many keys are tried for one token that names no `kid`. */
 const MAX_KEYS_TRIED = 4;
 
-
 function isNumericDate(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
