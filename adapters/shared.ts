@@ -1,5 +1,6 @@
 import { toProblem, type Decision, type DenyDecision, type DenyResponse } from '../src/decision.js';
 import { ConfigError } from '../src/errors.js';
+import { isAuthority } from '../src/lib/authority.js';
 import { createGuard, type Guard } from '../src/guard.js';
 import type { GuardRequest } from '../src/request.js';
 import { checkObject, optionalFunction } from '../src/lib/validate.js';
@@ -106,11 +107,10 @@ export function firstValue(value: string | readonly string[] | null | undefined)
 }
 
 /**
- * RFC 3986 §3.2.2 host (reg-name, IPv4 or bracketed IP literal) with an optional port. Anything
- * else — above all `/`, `?`, `#`, `\`, `@` or whitespace — would let a Host or X-Forwarded-Host
- * header move where the guard believes the path starts.
+ * An absolute-form request-target (RFC 9112 §3.2.2). Hosts are checked with `isAuthority`: anything
+ * but an RFC 3986 host and port — above all `/`, `?`, `#`, `\`, `@` or whitespace — would let a
+ * Host or X-Forwarded-Host header move where the guard believes the path starts.
  */
-const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]{0,5})?$/;
 const ABSOLUTE_FORM = /^https?:\/\/[^/?#\\@\s]+(?:[/?]|$)/i;
 
 /** The local address a socket accepted the request on, as an authority (`127.0.0.1:8080`, `[::1]:8080`). */
@@ -138,10 +138,10 @@ export function absoluteUrl(scheme: string, authority: string | undefined, targe
     scheme = lower;
   }
   if (target.charCodeAt(0) === 47 /* / */) {
-    return authority !== undefined && AUTHORITY.test(authority) ? scheme + '://' + authority + target : '';
+    return authority !== undefined && isAuthority(authority) ? scheme + '://' + authority + target : '';
   }
   if (ABSOLUTE_FORM.test(target)) return target;
-  if (target === '*') return authority !== undefined && AUTHORITY.test(authority) ? scheme + '://' + authority : '';
+  if (target === '*') return authority !== undefined && isAuthority(authority) ? scheme + '://' + authority : '';
   return '';
 }
 

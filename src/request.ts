@@ -1,3 +1,5 @@
+import { pathStart } from './lib/authority.js';
+
 /** Read access to request headers, case-insensitively. A Web `Headers` object fits as-is. */
 export interface HeaderReader {
   /** The field value, repeated lines joined with `", "`, or `null` when absent. */
@@ -95,25 +97,6 @@ export function normalizePath(rawPath: string): string {
   return out.join('/') || '/';
 }
 
-function rawPathOf(url: string): string | undefined {
-  const schemeEnd = url.indexOf('://');
-  if (schemeEnd <= 0) return undefined;
-  const start = url.indexOf('/', schemeEnd + 3);
-  const query = url.indexOf('?', schemeEnd + 3);
-  const fragment = url.indexOf('#', schemeEnd + 3);
-  let end = url.length;
-  if (query !== -1) end = query;
-  if (fragment !== -1 && fragment < end) end = fragment;
-  if (start === -1 || start > end) return '/';
-  return url.slice(start, end);
-}
-
-/**
- * `http(s)://` + an RFC 3986 authority (reg-name, IPv4 or bracketed IP literal, optional port) and
- * then the path. No userinfo, no fragment: a request URL never has either, and a `#` or `@` smuggled
- * in through a Host header would move where the path seems to start.
- */
-const HTTP_URL = /^https?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]{0,5})?(?:[/?]|$)/i;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const COMMON_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -127,9 +110,11 @@ export function normalizeRequest(input: GuardRequest): NormalizedRequest | undef
   if (typeof method !== 'string' || (!COMMON_METHODS.has(method) && (method.length > 32 || !TOKEN.test(method)))) {
     return undefined;
   }
-  if (typeof url !== 'string' || url.length > 16384 || !HTTP_URL.test(url) || url.includes('#')) return undefined;
-  const rawPath = rawPathOf(url);
-  if (rawPath === undefined) return undefined;
+  if (typeof url !== 'string' || url.length > 16384) return undefined;
+  const start = pathStart(url);
+  if (start === -1) return undefined;
+  const query = url.indexOf('?', start);
+  const rawPath = query === start ? '/' : url.slice(start, query === -1 ? url.length : query) || '/';
   let reader: HeaderReader;
   if (headers !== null && typeof headers === 'object' && typeof (headers as HeaderReader).get === 'function') {
     reader = headers as HeaderReader;
