@@ -82,7 +82,8 @@ export function normalizePath(rawPath: string): string {
       return UNRESERVED.test(ch) ? ch : escape.toUpperCase();
     });
   }
-  if (!path.includes('.')) return path;
+  // A dot segment always follows a slash; `/file.json` needs no rewriting.
+  if (!path.includes('/.')) return path;
   const out: string[] = [];
   for (const segment of path.split('/')) {
     if (segment === '.') continue;

@@ -32,7 +32,7 @@ function decodeJsonObject(segment: string): Record<string, unknown> | undefined 
 }
 
 /** The protected header, checked: an algorithm from the allowlist, no `crit`, a sane `kid`. */
-type HeaderResult =
+export type HeaderResult =
   | { ok: true; header: Readonly<Record<string, unknown>>; alg: JwsAlgorithm; kid: string | undefined }
   | { ok: false; reason: ReasonCode };
 
@@ -97,8 +97,6 @@ export function parseJws(
     signature: Buffer.from(s, 'base64url'),
   };
 }
-
-export type { HeaderResult };
 
 const HASH: Record<JwsAlgorithm, string | null> = {
   HS256: 'sha256', HS384: 'sha384', HS512: 'sha512',

@@ -38,8 +38,6 @@ export class RemoteKeySet {
   #fetchedAt = -Infinity;
   #attemptedAt = -Infinity;
   #pending: Promise<void> | undefined;
-  /** Counts network fetches started; exposed for tests and metrics. */
-  fetchCount = 0;
 
   constructor(url: string, options: RemoteKeySetOptions) {
     this.url = url;
@@ -70,7 +68,6 @@ export class RemoteKeySet {
     if (this.#pending) return this.#pending;
     if (now - this.#attemptedAt < this.#options.cooldown * 1000) return Promise.resolve();
     this.#attemptedAt = now;
-    this.fetchCount++;
     this.#pending = withDeadline(this.#load(), this.#options.timeout * 1000)
       .then((keys) => {
         this.#keys = keys;

@@ -6,11 +6,6 @@ export function isBase64Url(s: string): boolean {
   return s.length % 4 !== 1 && BASE64URL.test(s);
 }
 
-/** Decodes unpadded base64url; `undefined` for anything outside the alphabet. Node's own decoder is lenient. */
-export function decodeBase64Url(s: string): Buffer | undefined {
-  return isBase64Url(s) ? Buffer.from(s, 'base64url') : undefined;
-}
-
 /**
  * Decodes a secret given as standard base64 (padded or not) or base64url, as Approov's CLI prints it
  * in either form (`approov secret -get base64` / `base64url`). `undefined` when it is neither.

@@ -49,14 +49,4 @@ export class BoundedCache<V extends { readonly expiresAt: number }> {
     }
     this.#young.set(key, entry);
   }
-
-  delete(key: string): void {
-    this.#young.delete(key);
-    this.#old.delete(key);
-  }
-
-  clear(): void {
-    this.#young.clear();
-    this.#old.clear();
-  }
 }

@@ -10,7 +10,3 @@ export function timingSafeEqualString(expected: string, actual: string): boolean
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Constant-time equality of two byte arrays; different lengths are unequal. */
-export function timingSafeEqualBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
-}
