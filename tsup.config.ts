@@ -6,6 +6,7 @@ const entry = {
   koa: 'adapters/koa.ts',
   fastify: 'adapters/fastify.ts',
   fetch: 'adapters/fetch.ts',
+  signer: 'src/signer/index.ts',
 };
 
 export default defineConfig([

@@ -10,7 +10,9 @@ import {
   decideWith,
   firstValue,
   localAuthority,
+  nodeBodyReader,
   respondTo,
+  type NodeRequestLike,
   resolveGuard,
   writeDeny,
 } from './shared.js';
@@ -84,7 +86,13 @@ export function bonafide(guardOrOptions: Guard | GuardOptions, options?: Express
   return function bonafideExpress(req: Request, res: Response, next: NextFunction): void {
     let request: GuardRequest;
     try {
-      request = { method: req.method, url: urlOf(req), headers: req.headers, ip: req.ip };
+      request = {
+        method: req.method,
+        url: urlOf(req),
+        headers: req.headers,
+        ip: req.ip,
+        readBody: nodeBodyReader(req as unknown as NodeRequestLike, () => req.body),
+      };
     } catch {
       return apply(INTERNAL_ERROR, req, res, next);
     }

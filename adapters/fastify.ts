@@ -5,7 +5,16 @@ import { ConfigError } from '../src/errors.js';
 import type { Guard } from '../src/guard.js';
 import { optionalFunction } from '../src/lib/validate.js';
 import type { GuardOptions } from '../src/options.js';
-import { INTERNAL_ERROR, absoluteUrl, decideWith, localAuthority, respondTo, resolveGuard } from './shared.js';
+import {
+  INTERNAL_ERROR,
+  absoluteUrl,
+  decideWith,
+  localAuthority,
+  nodeBodyReader,
+  respondTo,
+  resolveGuard,
+  type NodeRequestLike,
+} from './shared.js';
 
 type HookDone = (error?: Error) => void;
 
@@ -66,7 +75,13 @@ const plugin: FastifyPluginAsync<FastifyBonafideOptions> = async (fastify: Fasti
       // result of `rewriteUrl`, so it is what a signature over `@path` or `@target-uri` covers.
       const host = (modern ? request.host : request.hostname) || localAuthority(request.raw.socket);
       const url = absoluteUrl(request.protocol, host, request.originalUrl);
-      decision = decideWith(guard, { method: request.method, url, headers: request.headers, ip: request.ip });
+      decision = decideWith(guard, {
+        method: request.method,
+        url,
+        headers: request.headers,
+        ip: request.ip,
+        readBody: nodeBodyReader(request.raw as unknown as NodeRequestLike),
+      });
     } catch {
       decision = INTERNAL_ERROR;
     }

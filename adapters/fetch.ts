@@ -2,7 +2,7 @@ import type { Decision, DenyDecision, DenyResponse } from '../src/decision.js';
 import type { Guard } from '../src/guard.js';
 import { optionalBoolean, optionalFunction } from '../src/lib/validate.js';
 import type { GuardOptions } from '../src/options.js';
-import type { GuardRequest } from '../src/request.js';
+import { readWebBody, type GuardRequest } from '../src/request.js';
 import { INTERNAL_ERROR, absoluteUrl, adapterOptions, decideWith, firstValue, respondTo, resolveGuard } from './shared.js';
 
 /** Options of the fetch adapter and the Hono middleware. */
@@ -93,7 +93,13 @@ function toGuardRequest(adapter: Adapter, request: Request): GuardRequest {
   let ip: string | undefined;
   if (getIp !== undefined) ip = getIp(request);
   else if (trustProxy) ip = firstValue(headers.get('x-forwarded-for'));
-  return { method: request.method, url: trustProxy ? forwardedUrl(request) : request.url, headers, ip };
+  return {
+    method: request.method,
+    url: trustProxy ? forwardedUrl(request) : request.url,
+    headers,
+    ip,
+    readBody: request.body === null ? undefined : (maxBytes) => readWebBody(request, maxBytes),
+  };
 }
 
 function toResponse(response: DenyResponse): Response {

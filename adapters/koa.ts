@@ -2,7 +2,17 @@ import type { DefaultContext, DefaultState, Middleware, ParameterizedContext } f
 import type { Decision, DenyDecision } from '../src/decision.js';
 import type { Guard } from '../src/guard.js';
 import type { GuardOptions } from '../src/options.js';
-import { INTERNAL_ERROR, absoluteUrl, adapterOptions, decideWith, localAuthority, respondTo, resolveGuard } from './shared.js';
+import {
+  INTERNAL_ERROR,
+  absoluteUrl,
+  adapterOptions,
+  decideWith,
+  localAuthority,
+  nodeBodyReader,
+  respondTo,
+  resolveGuard,
+  type NodeRequestLike,
+} from './shared.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -63,7 +73,13 @@ export function bonafide(guardOrOptions: Guard | GuardOptions, options?: KoaOpti
   return function bonafideKoa(ctx: KoaContext, next: () => Promise<unknown>): Promise<unknown> {
     let decision: Decision | Promise<Decision>;
     try {
-      decision = decideWith(guard, { method: ctx.method, url: urlOf(ctx), headers: ctx.req.headers, ip: ctx.ip || undefined });
+      decision = decideWith(guard, {
+        method: ctx.method,
+        url: urlOf(ctx),
+        headers: ctx.req.headers,
+        ip: ctx.ip || undefined,
+        readBody: nodeBodyReader(ctx.req as unknown as NodeRequestLike, () => (ctx.request as { rawBody?: unknown }).rawBody),
+      });
     } catch {
       decision = INTERNAL_ERROR;
     }

@@ -6,6 +6,7 @@ import type { GuardRequest } from '../src/request.js';
 import { checkObject, optionalFunction } from '../src/lib/validate.js';
 import type { GuardOptions } from '../src/options.js';
 import { ANONYMOUS } from '../src/principal.js';
+import { BodyTooLargeError } from '../src/signatures/verifier.js';
 
 /** Logic two or more adapters need. Internal: not part of any package entry point. */
 
@@ -158,4 +159,76 @@ export function writeDeny(res: NodeResponseLike, response: DenyResponse): void {
   const headers = response.headers;
   for (const name in headers) res.setHeader(name, headers[name]!);
   res.end(response.body);
+}
+
+/** The parts of a Node `IncomingMessage` the body reader needs. */
+export interface NodeRequestLike {
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly readableEnded: boolean;
+  readonly complete: boolean;
+  read(): Buffer | string | null;
+  unshift(chunk: Buffer): void;
+  on(event: 'readable' | 'error' | 'aborted', listener: (error?: unknown) => void): unknown;
+  off(event: 'readable' | 'error' | 'aborted', listener: (error?: unknown) => void): unknown;
+  /** Raw bytes kept by a body parser's `verify` hook (`req.rawBody = buf`), if any. */
+  rawBody?: unknown;
+}
+
+/**
+ * A `readBody` for a Node request, or `undefined` when it carries no body. It uses raw bytes a body
+ * parser already kept (`rawBody`, or `fallback()` such as Express's `req.body` Buffer from
+ * `express.raw()`); otherwise it reads the stream itself and puts the bytes back (`unshift`) before
+ * the stream ends, so the application's own body parser still reads the whole body afterwards.
+ */
+export function nodeBodyReader(
+  req: NodeRequestLike,
+  fallback?: () => unknown,
+): ((maxBytes: number) => Promise<Uint8Array | undefined>) | undefined {
+  const headers = req.headers;
+  if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return undefined;
+  return (maxBytes) => {
+    let kept = req.rawBody ?? fallback?.();
+    // koa-bodyparser keeps `rawBody` as text; for the UTF-8 bodies it parses that is the same bytes.
+    if (typeof kept === 'string') kept = Buffer.from(kept, 'utf8');
+    if (kept instanceof Uint8Array) return kept.byteLength > maxBytes ? Promise.reject(new BodyTooLargeError('body too large')) : Promise.resolve(kept);
+    return readNodeStream(req, maxBytes);
+  };
+}
+
+function readNodeStream(req: NodeRequestLike, maxBytes: number): Promise<Uint8Array | undefined> {
+  if (req.readableEnded) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): Buffer => {
+      req.off('readable', onReadable);
+      req.off('error', onError);
+      req.off('aborted', onError);
+      const body = Buffer.concat(chunks);
+      // Back into the stream before it ends: the application reads the same bytes after us.
+      if (body.length > 0) req.unshift(body);
+      return body;
+    };
+    const onError = (): void => {
+      done();
+      reject(new Error('bonafide: the request body could not be read'));
+    };
+    function onReadable(): void {
+      let chunk: Buffer | string | null;
+      while ((chunk = req.read()) !== null) {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+        chunks.push(bytes);
+        size += bytes.length;
+        if (size > maxBytes) {
+          done();
+          reject(new BodyTooLargeError('bonafide: body larger than the digest check reads'));
+          return;
+        }
+      }
+      if (req.complete || req.readableEnded) resolve(done());
+    }
+    req.on('readable', onReadable);
+    req.on('error', onError);
+    req.on('aborted', onError);
+  });
 }

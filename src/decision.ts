@@ -101,6 +101,146 @@ export const REASONS = {
     title: 'Token binding mismatch',
     detail: 'The attestation token is bound to different request header values.',
   },
+  ERR_SIGNATURE_MISSING: {
+    status: 401,
+    title: 'Signature missing',
+    detail: 'This route requires an HTTP message signature (RFC 9421); see Accept-Signature for what to sign.',
+  },
+  ERR_SIGNATURE_MALFORMED: {
+    status: 400,
+    title: 'Signature headers malformed',
+    detail: 'Signature, Signature-Input or Signature-Agent is not a valid structured field, or a label is in only one of them.',
+  },
+  ERR_SIGNATURE_TOO_LARGE: {
+    status: 400,
+    title: 'Signature headers too large',
+    detail: 'The signature headers are longer, or hold more signatures or components, than this API accepts.',
+  },
+  ERR_SIGNATURE_TAG_INVALID: {
+    status: 401,
+    title: 'Signature tag not accepted',
+    detail: 'No signature carries the tag this API requires (e.g. tag="web-bot-auth").',
+  },
+  ERR_SIGNATURE_PARAM_MISSING: {
+    status: 401,
+    title: 'Signature parameter missing',
+    detail: 'The signature lacks a parameter this API requires (created, expires, keyid, nonce).',
+  },
+  ERR_SIGNATURE_PARAM_INVALID: {
+    status: 401,
+    title: 'Signature parameter invalid',
+    detail: 'A signature parameter has the wrong type or value (e.g. created after expires).',
+  },
+  ERR_SIGNATURE_COMPONENT_MISSING: {
+    status: 401,
+    title: 'Signed component missing',
+    detail: 'The signature covers a header or component that the request does not carry.',
+  },
+  ERR_SIGNATURE_COMPONENT_INVALID: {
+    status: 401,
+    title: 'Signed component invalid',
+    detail: 'The signature covers a component that is duplicated, upper-case, unknown or not allowed.',
+  },
+  ERR_SIGNATURE_COVERAGE_INSUFFICIENT: {
+    status: 401,
+    title: 'Signature does not cover enough',
+    detail: 'The signature does not cover a component this API requires (e.g. @authority, or its own Signature-Agent member).',
+  },
+  ERR_SIGNATURE_AGENT_INVALID: {
+    status: 401,
+    title: 'Signature-Agent invalid',
+    detail: 'The Signature-Agent member of the signature is missing, not an https origin, or of an unsupported type.',
+  },
+  ERR_SIGNATURE_EXPIRED: {
+    status: 401,
+    title: 'Signature expired',
+    detail: 'The signature has expired; sign the request again.',
+  },
+  ERR_SIGNATURE_NOT_YET_VALID: {
+    status: 401,
+    title: 'Signature not yet valid',
+    detail: 'The signature was created in the future; check the signer\'s clock.',
+  },
+  ERR_SIGNATURE_TOO_OLD: {
+    status: 401,
+    title: 'Signature too old',
+    detail: 'The signature was created, or is valid for, longer than this API accepts.',
+  },
+  ERR_SIGNATURE_KEY_UNKNOWN: {
+    status: 401,
+    title: 'Signature key unknown',
+    detail: 'No key this API trusts or can discover matches the signature keyid.',
+  },
+  ERR_SIGNATURE_TEST_KEY: {
+    status: 401,
+    title: 'Signature made with a test key',
+    detail: 'The signature was made with an RFC 9421 example key, which this API refuses.',
+  },
+  ERR_SIGNATURE_ALG_NOT_ALLOWED: {
+    status: 401,
+    title: 'Signature algorithm not allowed',
+    detail: 'The signature key uses an algorithm this API does not accept (e.g. hmac-sha256 for Web Bot Auth).',
+  },
+  ERR_SIGNATURE_ALG_MISMATCH: {
+    status: 401,
+    title: 'Signature algorithm mismatch',
+    detail: 'The signature alg parameter disagrees with the algorithm of its key.',
+  },
+  ERR_SIGNATURE_INVALID: {
+    status: 401,
+    title: 'Signature invalid',
+    detail: 'The signature does not verify over the request.',
+  },
+  ERR_SIGNATURE_REPLAYED: {
+    status: 429,
+    title: 'Signature replayed',
+    detail: 'This signature nonce was already used; sign the request again with a fresh nonce.',
+  },
+  ERR_INSTALL_KEY_MISSING: {
+    status: 401,
+    title: 'Installation key missing',
+    detail: 'The attestation token carries no installation public key (ipk) to check the installation signature with.',
+  },
+  ERR_INSTALL_KEY_INVALID: {
+    status: 401,
+    title: 'Installation key invalid',
+    detail: 'The installation public key (ipk) in the attestation token is not an ECDSA P-256 public key.',
+  },
+  ERR_DIGEST_MISSING: {
+    status: 401,
+    title: 'Content-Digest missing',
+    detail: 'This route requires a signed Content-Digest (RFC 9530) for requests with a body.',
+  },
+  ERR_DIGEST_INVALID: {
+    status: 400,
+    title: 'Content-Digest invalid',
+    detail: 'Content-Digest is not a dictionary of byte sequences, or names no supported algorithm (sha-256, sha-512).',
+  },
+  ERR_DIGEST_MISMATCH: {
+    status: 401,
+    title: 'Content-Digest mismatch',
+    detail: 'The body does not match its signed Content-Digest.',
+  },
+  ERR_BODY_TOO_LARGE: {
+    status: 413,
+    title: 'Body too large to verify',
+    detail: 'The body is larger than this API reads to check its Content-Digest.',
+  },
+  ERR_BODY_UNAVAILABLE: {
+    status: 503,
+    title: 'Body unavailable',
+    detail: 'The body bytes needed to check Content-Digest were not available to the verifier.',
+  },
+  ERR_DIRECTORY_UNAVAILABLE: {
+    status: 503,
+    title: 'Signature key directory unavailable',
+    detail: "The signing agent's key directory could not be fetched; try again shortly.",
+  },
+  ERR_STORE_UNAVAILABLE: {
+    status: 503,
+    title: 'Replay store unavailable',
+    detail: 'The store that records signature nonces could not be reached; try again shortly.',
+  },
   ERR_KEYS_UNAVAILABLE: {
     status: 503,
     title: 'Verification keys unavailable',
@@ -116,7 +256,7 @@ export const REASONS = {
 export type ReasonCode = keyof typeof REASONS;
 /** Every reason code except `OK`. */
 export type DenyReason = Exclude<ReasonCode, 'OK'>;
-export type DenyStatus = 400 | 401 | 403 | 503;
+export type DenyStatus = 400 | 401 | 403 | 413 | 429 | 503;
 
 /** The HTTP status a reason maps to when it denies a request. */
 export function statusOf(reason: ReasonCode): number {
@@ -133,17 +273,32 @@ export type CheckOutcome = 'verified' | 'invalid' | 'unverified';
 
 /** What one verifier concluded about one request. Contains no token, signature or key material. */
 export interface CheckResult {
-  /** The kind of proof: `attestation` for tokens. */
-  readonly check: 'attestation';
-  /** The verifier that produced it: `approov`, `firebase`, or the generic JWT verifier's name. */
+  /** The kind of proof: `attestation` for tokens, `signature` for HTTP message signatures. */
+  readonly check: 'attestation' | 'signature';
+  /**
+   * The verifier that produced it: `approov`, `firebase`, the generic JWT verifier's name,
+   * `web-bot-auth` or `rfc9421` (signatures), or `install` (installation message signature).
+   */
   readonly verifier: string;
   readonly outcome: CheckOutcome;
   /** `OK` when verified, otherwise why not. */
   readonly reason: ReasonCode;
-  /** The claim a claim-related reason refers to (e.g. `exp`). */
+  /** The claim a claim-related reason refers to (e.g. `exp`), or the signature parameter or component (e.g. `nonce`, `@authority`). */
   readonly claim?: string;
-  /** True when the result came from the verified-token cache. */
+  /** True when the result came from the verified-token or verified-signature cache. */
   readonly cached?: boolean;
+  /** Signatures: the label of the signature this result is about. */
+  readonly label?: string;
+  /** Signatures: the signature's `keyid`. */
+  readonly keyid?: string;
+  /** Signatures: the agent (Signature-Agent origin or URL) the signature speaks for. */
+  readonly agent?: string;
+  /**
+   * Signatures: what replay protection did. `checked`: the nonce was recorded and had not been
+   * seen; `not-checked`: no nonce or no store; `unavailable`: the store failed (and the check failed
+   * open, when the decision still allows).
+   */
+  readonly replay?: 'checked' | 'not-checked' | 'unavailable';
 }
 
 interface DecisionBase {

@@ -14,6 +14,13 @@ import {
 import { resolveOptions, type GuardOptions, type ResolvedConfig, type ResolvedRoute } from './options.js';
 import { ANONYMOUS, type Principal } from './principal.js';
 import { normalizeRequest, type GuardRequest, type NormalizedRequest } from './request.js';
+import { acceptSignature } from './signatures/accept-signature.js';
+import type { ResolvedSignatureRequirements } from './signatures/options.js';
+import { installKeyOf } from './signatures/install.js';
+import { UNAVAILABLE_REASONS, type SignatureOutcome } from './signatures/verifier.js';
+
+/** The installation signature's outcome; undefined when there was no verified token to take the key from. */
+type InstallOutcome = SignatureOutcome | undefined;
 
 /** A configured guard. Build it once and share it: it holds the key and token caches. */
 export interface Guard {
@@ -34,6 +41,9 @@ export interface Guard {
 interface Scope {
   readonly route: string | null;
   readonly attestation: Requirement;
+  readonly signature: Requirement;
+  readonly signatureRequire: ResolvedSignatureRequirements;
+  readonly installSignature: Requirement;
   readonly mode: Mode;
 }
 
@@ -46,11 +56,29 @@ export function createGuard(options: GuardOptions): Guard {
 class GuardImpl implements Guard {
   readonly #config: ResolvedConfig;
   readonly #defaultScope: Scope;
+  /** Accept-Signature values per route (and `null` for the default scope), built once. */
+  readonly #acceptSignature = new Map<string | null, string>();
   #closed = false;
 
   constructor(config: ResolvedConfig) {
     this.#config = config;
-    this.#defaultScope = Object.freeze({ route: null, attestation: config.attestation, mode: config.mode });
+    this.#defaultScope = Object.freeze({
+      route: null,
+      attestation: config.attestation,
+      signature: config.signature,
+      signatureRequire: config.signatureRequire,
+      installSignature: config.installSignature,
+      mode: config.mode,
+    });
+    const signatures = config.signatures?.config;
+    if (signatures !== undefined) {
+      this.#acceptSignature.set(null, acceptSignature(signatures, config.signatureRequire));
+      for (const route of config.routes) {
+        if (!this.#acceptSignature.has(route.pattern.source)) {
+          this.#acceptSignature.set(route.pattern.source, acceptSignature(signatures, route.signatureRequire));
+        }
+      }
+    }
   }
 
   check(input: GuardRequest): Promise<Decision> {
@@ -90,29 +118,54 @@ class GuardImpl implements Guard {
     return this.#decide(scope, 'ERR_INTERNAL', ANONYMOUS, [], started);
   }
 
-  /** Synchronous unless a verifier has to wait for keys: most requests never create a promise here. */
+  /** Synchronous unless a verifier has to wait for keys, a body or the store: most requests never create a promise here. */
   #run(request: NormalizedRequest, scope: Scope, started: number): Decision | Promise<Decision> {
     if (this.#closed) return this.#decide(scope, 'ERR_INTERNAL', ANONYMOUS, [], started);
-    if (scope.attestation === 'off') return this.#decide(scope, 'OK', ANONYMOUS, [], started);
-    const verifiers = this.#config.verifiers;
-    const state: AttestationState = { now: this.#config.now(), checks: [], principal: ANONYMOUS, unavailable: false, firstInvalid: undefined };
-    for (let i = 0; i < verifiers.length; i++) {
-      const verifier = verifiers[i]!;
-      const result = verifier.verify(request.headers, state.now);
-      if (result instanceof Promise) return this.#runAsync(request, scope, started, state, i, result);
-      if (record(state, result)) break;
+    const now = this.#config.now();
+    const attestation = scope.attestation === 'off' ? undefined : this.#attest(request, now);
+    const verifier = this.#config.signatures;
+    const signature = scope.signature === 'off' || verifier === undefined ? undefined : verifier.verify(request, now, scope.signatureRequire);
+    let install: InstallOutcome | Promise<InstallOutcome> | undefined;
+    if (scope.installSignature !== 'off' && this.#config.install !== undefined) {
+      // The installation key comes from the verified token, so this check follows the attestation.
+      install = attestation instanceof Promise ? attestation.then((a) => this.#install(request, now, a)) : this.#install(request, now, attestation);
     }
-    return this.#conclude(scope, state, started);
+    if (attestation instanceof Promise || signature instanceof Promise || install instanceof Promise) {
+      return Promise.all([attestation, signature, install]).then(([a, s, i]) => this.#conclude(scope, a, s, i, started));
+    }
+    return this.#conclude(scope, attestation, signature, install, started);
   }
 
-  async #runAsync(
-    request: NormalizedRequest,
-    scope: Scope,
-    started: number,
-    state: AttestationState,
-    index: number,
-    pending: Promise<TokenResult>,
-  ): Promise<Decision> {
+  /** The installation signature, checked with the `ipk` of the verified attestation token. */
+  #install(request: NormalizedRequest, now: number, attestation: AttestationState | undefined): InstallOutcome | Promise<SignatureOutcome> {
+    const principal = attestation?.principal;
+    const single = (reason: ReasonCode): SignatureOutcome => ({
+      checks: [{ check: 'signature', verifier: 'install', outcome: 'invalid', reason }],
+      principal: undefined,
+      reason,
+    });
+    // Without a verified token there is no key; the attestation check reports why.
+    if (principal === undefined || !principal.verified) return undefined;
+    if (principal.installPublicKey === undefined) return single('ERR_INSTALL_KEY_MISSING');
+    const key = installKeyOf(principal.installPublicKey, now);
+    if (key === undefined) return single('ERR_INSTALL_KEY_INVALID');
+    const install = this.#config.install!;
+    return install.verify(request, now, install.config.require, key);
+  }
+
+  #attest(request: NormalizedRequest, now: number): AttestationState | Promise<AttestationState> {
+    const verifiers = this.#config.verifiers;
+    const state: AttestationState = { now, checks: [], principal: ANONYMOUS, unavailable: false, firstInvalid: undefined };
+    for (let i = 0; i < verifiers.length; i++) {
+      const verifier = verifiers[i]!;
+      const result = verifier.verify(request.headers, now);
+      if (result instanceof Promise) return this.#attestAsync(request, state, i, result);
+      if (record(state, result)) break;
+    }
+    return state;
+  }
+
+  async #attestAsync(request: NormalizedRequest, state: AttestationState, index: number, pending: Promise<TokenResult>): Promise<AttestationState> {
     const verifiers = this.#config.verifiers;
     if (!record(state, await pending)) {
       for (let i = index + 1; i < verifiers.length; i++) {
@@ -121,23 +174,56 @@ class GuardImpl implements Guard {
         if (record(state, result instanceof Promise ? await result : result)) break;
       }
     }
-    return this.#conclude(scope, state, started);
+    return state;
   }
 
-  #conclude(scope: Scope, state: AttestationState, started: number): Decision {
-    const { principal, checks } = state;
-    if (principal.verified || scope.attestation === 'optional') return this.#decide(scope, 'OK', principal, checks, started);
-    if (state.unavailable) {
-      return this.#decide(scope, 'ERR_KEYS_UNAVAILABLE', principal, checks, started, this.#config.failOpenAttestation);
+  /**
+   * Attestation first, then signatures: the first required check that fails decides. A check that
+   * could not run (keys, directory, store or body unavailable) and was configured to fail open lets
+   * the request through with `failedOpen` and its reason, unless a later check denies.
+   */
+  #conclude(
+    scope: Scope,
+    attestation: AttestationState | undefined,
+    signature: SignatureOutcome | undefined,
+    install: SignatureOutcome | undefined,
+    started: number,
+  ): Decision {
+    let checks: readonly CheckResult[];
+    if (attestation === undefined) checks = signature === undefined ? [] : signature.checks;
+    else checks = signature === undefined ? attestation.checks : [...attestation.checks, ...signature.checks];
+    if (install !== undefined) checks = [...checks, ...install.checks];
+    let principal = ANONYMOUS;
+    if (attestation !== undefined && attestation.principal.verified) principal = attestation.principal;
+    else if (signature?.principal !== undefined) principal = signature.principal;
+
+    let failedOpen: ReasonCode | undefined;
+    if (attestation !== undefined && scope.attestation === 'required' && !attestation.principal.verified) {
+      if (!attestation.unavailable) return this.#decide(scope, attestation.firstInvalid ?? 'ERR_TOKEN_MISSING', principal, checks, started);
+      if (!this.#config.failOpenAttestation) return this.#decide(scope, 'ERR_KEYS_UNAVAILABLE', principal, checks, started);
+      failedOpen = 'ERR_KEYS_UNAVAILABLE';
     }
-    return this.#decide(scope, state.firstInvalid ?? 'ERR_TOKEN_MISSING', principal, checks, started);
+    if (install !== undefined && scope.installSignature === 'required' && install.reason !== 'OK') {
+      if (!UNAVAILABLE_REASONS.has(install.reason) || !this.#config.failOpenSignature) {
+        return this.#decide(scope, install.reason, principal, checks, started);
+      }
+      failedOpen ??= install.reason;
+    }
+    if (signature !== undefined && scope.signature === 'required' && signature.reason !== 'OK') {
+      if (!UNAVAILABLE_REASONS.has(signature.reason) || !this.#config.failOpenSignature) {
+        return this.#decide(scope, signature.reason, principal, checks, started);
+      }
+      failedOpen ??= signature.reason;
+    }
+    if (failedOpen !== undefined) return this.#decide(scope, failedOpen, principal, checks, started, true);
+    return this.#decide(scope, 'OK', principal, checks, started);
   }
 
   #scopeOf(request: NormalizedRequest): Scope {
     const routes = this.#config.routes;
     for (let i = 0; i < routes.length; i++) {
       const route = routes[i]!;
-      if (route.methods !== undefined && !route.methods.has(request.method)) continue;
+      if (route.methods !== undefined && !route.methods.has(request.routeMethod)) continue;
       if (route.pattern.match(request.path)) return scopeFor(route);
     }
     return this.#defaultScope;
@@ -211,7 +297,7 @@ class GuardImpl implements Guard {
       'content-type': 'application/problem+json',
       'cache-control': 'no-store',
     };
-    if (problem.status === 401) {
+    if (problem.status === 401 && (reason.startsWith('ERR_TOKEN_') || reason.startsWith('ERR_BINDING_'))) {
       const challenges = this.#config.verifiers
         .filter((v) => v.config.scheme !== null)
         .map((v) => {
@@ -220,13 +306,31 @@ class GuardImpl implements Guard {
         });
       if (challenges.length > 0) headers['www-authenticate'] = challenges.join(', ');
     }
+    if (SIGNATURE_CHALLENGES.has(reason)) {
+      const accept = this.#acceptSignature.get(decision.route) ?? this.#acceptSignature.get(null);
+      if (accept !== undefined) headers['accept-signature'] = accept;
+    }
     return { status: problem.status, headers, body: JSON.stringify(problem) };
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#config.signatures?.config.directory?.close();
+    if (this.#config.ownsStore) await this.#config.store.close?.();
   }
 }
+
+/** Denials whose answer says what to sign (RFC 9421 §5.1): a missing, refused or replayed signature. */
+const SIGNATURE_CHALLENGES: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
+  'ERR_SIGNATURE_MISSING',
+  'ERR_SIGNATURE_TAG_INVALID',
+  'ERR_SIGNATURE_PARAM_MISSING',
+  'ERR_SIGNATURE_COVERAGE_INSUFFICIENT',
+  'ERR_SIGNATURE_EXPIRED',
+  'ERR_SIGNATURE_TOO_OLD',
+  'ERR_SIGNATURE_REPLAYED',
+  'ERR_DIGEST_MISSING',
+]);
 
 /** What the attestation verifiers have found so far for one request. */
 interface AttestationState {
@@ -254,7 +358,14 @@ const scopes = new WeakMap<ResolvedRoute, Scope>();
 function scopeFor(route: ResolvedRoute): Scope {
   let scope = scopes.get(route);
   if (scope === undefined) {
-    scope = Object.freeze({ route: route.pattern.source, attestation: route.attestation, mode: route.mode });
+    scope = Object.freeze({
+      route: route.pattern.source,
+      attestation: route.attestation,
+      signature: route.signature,
+      signatureRequire: route.signatureRequire,
+      installSignature: route.installSignature,
+      mode: route.mode,
+    });
     scopes.set(route, scope);
   }
   return scope;

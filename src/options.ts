@@ -18,6 +18,17 @@ import {
 } from './lib/validate.js';
 import { silentLogger, type Logger } from './observe/logger.js';
 import type { GuardRequest } from './request.js';
+import {
+  resolveSignatureRequirements,
+  resolveSignatures,
+  type ResolvedSignatureRequirements,
+  type SignatureOptions,
+  type SignatureRequirements,
+} from './signatures/options.js';
+import { SignatureVerifier } from './signatures/verifier.js';
+import { resolveInstallSignature, type InstallSignatureOptions } from './signatures/install.js';
+import { MemoryStore } from './stores/memory.js';
+import type { Store } from './stores/store.js';
 
 /** The attestation verifiers. Configure one or more; a request passes with a token any of them verifies. */
 export interface AttestationOptions {
@@ -33,9 +44,20 @@ export interface AttestationOptions {
 export interface Requirements {
   /**
    * `required`: a verified attestation token or a deny. `optional`: verified if present, never blocks.
-   * `off`: not checked. Default `required` (when any attestation verifier is configured).
+   * `off`: not checked. Default `required` when an attestation verifier is configured, else `off`.
    */
   attestation?: Requirement;
+  /**
+   * `required`: at least one verified HTTP message signature or a deny (with `Accept-Signature`).
+   * `optional`: verified if present, never blocks. `off`: not checked. Default `required` when
+   * `signatures` is configured, else `off`.
+   */
+  signature?: Requirement;
+  /**
+   * `required`: an installation signature verified with the key in the attestation token (see
+   * `installSignature`) or a deny. Default `required` when `installSignature` is configured, else `off`.
+   */
+  installSignature?: Requirement;
 }
 
 /** A route with its own requirements or mode. The first route that matches a request applies. */
@@ -51,6 +73,8 @@ export interface RouteOptions {
   require?: Requirements;
   /** Mode for this route. Default: the guard's `mode`. */
   mode?: Mode;
+  /** What signatures on this route must cover, added to `signatures.require`. */
+  signature?: SignatureRequirements;
 }
 
 /** Options of `createGuard`. Validated at construction: an unknown key or bad value throws a ConfigError. */
@@ -59,6 +83,15 @@ export interface GuardOptions {
   mode?: Mode;
   /** Attestation token verifiers. */
   attestation?: AttestationOptions;
+  /** HTTP message signature verification (RFC 9421; Web Bot Auth by default). */
+  signatures?: SignatureOptions;
+  /**
+   * Installation message signing: a request signature (label `install`) checked with the ECDSA P-256
+   * key carried in the verified attestation token (Approov `ipk`). `true` for the defaults.
+   */
+  installSignature?: InstallSignatureOptions | true;
+  /** Where nonces are recorded against replay. Default: an in-memory store (one process). */
+  store?: Store;
   /** Requirements for requests no route matches. */
   require?: Requirements;
   /** Per-route requirements and modes, first match wins. Default: none. */
@@ -67,9 +100,10 @@ export interface GuardOptions {
   caseSensitive?: boolean;
   /**
    * Allow requests when a check's key source fails (JWKS unreachable) instead of answering 503.
-   * The decision then has `failedOpen: true`. Default: closed for every check.
+   * The decision then has `failedOpen: true`. `signature` covers an unreachable key directory, an
+   * unavailable replay store and an unreadable body. Default: closed for every check.
    */
-  failOpen?: { attestation?: boolean };
+  failOpen?: { attestation?: boolean; signature?: boolean };
   /** Cache sizes. `tokens`: verified tokens remembered per verifier (default 10000; 0 disables). */
   cache?: { tokens?: number };
   /** The clock, in milliseconds since the epoch. Default `Date.now`. */
@@ -88,6 +122,9 @@ export interface ResolvedRoute {
   readonly pattern: PathPattern;
   readonly methods: ReadonlySet<string> | undefined;
   readonly attestation: Requirement;
+  readonly signature: Requirement;
+  readonly signatureRequire: ResolvedSignatureRequirements;
+  readonly installSignature: Requirement;
   readonly mode: Mode;
 }
 
@@ -96,8 +133,17 @@ export interface ResolvedConfig {
   readonly mode: Mode;
   readonly verifiers: readonly TokenVerifier[];
   readonly attestation: Requirement;
+  readonly signatures: SignatureVerifier | undefined;
+  readonly signature: Requirement;
+  readonly signatureRequire: ResolvedSignatureRequirements;
+  readonly install: SignatureVerifier | undefined;
+  readonly installSignature: Requirement;
+  readonly store: Store;
+  /** True when the store is the default memory store, which `close()` releases. */
+  readonly ownsStore: boolean;
   readonly routes: readonly ResolvedRoute[];
   readonly failOpenAttestation: boolean;
+  readonly failOpenSignature: boolean;
   readonly now: () => number;
   readonly logger: Logger;
   readonly onDecision: ((decision: Decision, request: GuardRequest) => void) | undefined;
@@ -105,7 +151,7 @@ export interface ResolvedConfig {
 }
 
 const TOP_KEYS = [
-  'mode', 'attestation', 'require', 'routes', 'caseSensitive', 'failOpen', 'cache',
+  'mode', 'attestation', 'signatures', 'installSignature', 'store', 'require', 'routes', 'caseSensitive', 'failOpen', 'cache',
   'now', 'logger', 'onDecision', 'fetch', 'problemTypeBase',
 ] as const;
 const MODES = ['enforce', 'monitor'] as const;
@@ -120,10 +166,37 @@ function resolveLogger(value: unknown): Logger {
   return l;
 }
 
-function resolveRequirement(value: unknown, path: string, fallback: Requirement): Requirement {
+interface ResolvedRequirements {
+  readonly attestation: Requirement;
+  readonly signature: Requirement;
+  readonly installSignature: Requirement;
+}
+
+function resolveRequirement(value: unknown, path: string, fallback: ResolvedRequirements, available: ResolvedRequirements): ResolvedRequirements {
   if (value === undefined) return fallback;
-  const o = checkObject(value, path, ['attestation']);
-  return oneOf(o.attestation, `${path}.attestation`, REQUIREMENTS, fallback);
+  const o = checkObject(value, path, ['attestation', 'signature', 'installSignature']);
+  const attestation = oneOf(o.attestation, `${path}.attestation`, REQUIREMENTS, fallback.attestation);
+  const signature = oneOf(o.signature, `${path}.signature`, REQUIREMENTS, fallback.signature);
+  const installSignature = oneOf(o.installSignature, `${path}.installSignature`, REQUIREMENTS, fallback.installSignature);
+  if (installSignature !== 'off' && available.installSignature === 'off') {
+    throw new ConfigError('ERR_CONFIG_MISSING_OPTION', `${path}.installSignature`, `\`${path}.installSignature\` needs \`installSignature\` to be configured, or set it to 'off'.`);
+  }
+  if (attestation !== 'off' && available.attestation === 'off') {
+    throw new ConfigError('ERR_CONFIG_MISSING_OPTION', `${path}.attestation`, `\`${path}.attestation\` needs an attestation verifier: configure \`attestation\`, or set it to 'off'.`);
+  }
+  if (signature !== 'off' && available.signature === 'off') {
+    throw new ConfigError('ERR_CONFIG_MISSING_OPTION', `${path}.signature`, `\`${path}.signature\` needs signature verification: configure \`signatures\`, or set it to 'off'.`);
+  }
+  return { attestation, signature, installSignature };
+}
+
+function resolveStore(value: unknown, now: () => number): Store {
+  if (value === undefined) return new MemoryStore({ now });
+  const store = value as Partial<Store> | null;
+  if (store === null || typeof store !== 'object' || typeof store.recordNonce !== 'function') {
+    throw invalid('store', 'a Store with a recordNonce(key, ttlMs) method', value);
+  }
+  return store as Store;
 }
 
 /** Validates user options into a frozen configuration. Throws ConfigError with the option's path. */
@@ -151,46 +224,86 @@ export function resolveOptions(options: GuardOptions): ResolvedConfig {
     if (names.has(v.config.name)) throw invalid('attestation.jwt.name', `a name other than '${v.config.name}'`, v.config.name);
     names.add(v.config.name);
   }
-  if (verifiers.length === 0) {
+  const store = resolveStore(o.store, now);
+  const signatures =
+    o.signatures === undefined
+      ? undefined
+      : new SignatureVerifier(resolveSignatures(o.signatures, 'signatures', { now, logger, cacheSize }), store);
+  if (verifiers.length === 0 && signatures === undefined) {
     throw new ConfigError(
       'ERR_CONFIG_MISSING_OPTION',
       'attestation',
-      'Configure at least one verifier: `attestation.approov`, `attestation.firebase` or `attestation.jwt`.',
+      'Configure at least one verifier: `attestation.approov`, `attestation.firebase`, `attestation.jwt` or `signatures`.',
     );
   }
 
-  const attestation = resolveRequirement(o.require, 'require', 'required');
+  let install: SignatureVerifier | undefined;
+  if (o.installSignature !== undefined) {
+    if (verifiers.length === 0) {
+      throw new ConfigError('ERR_CONFIG_MISSING_OPTION', 'installSignature', 'Installation signatures are checked with the key in an attestation token: configure `attestation` too.');
+    }
+    install = new SignatureVerifier(resolveInstallSignature(o.installSignature, 'installSignature', cacheSize), store, 'install');
+  }
+  const available: ResolvedRequirements = {
+    attestation: verifiers.length > 0 ? 'required' : 'off',
+    signature: signatures !== undefined ? 'required' : 'off',
+    installSignature: install !== undefined ? 'required' : 'off',
+  };
+  const requirements = resolveRequirement(o.require, 'require', available, available);
+  const signatureRequire = signatures?.config.require ?? resolveSignatureRequirements(undefined, 'signatures.require');
   const caseSensitive = optionalBoolean(o.caseSensitive, 'caseSensitive') ?? false;
   const routes: ResolvedRoute[] = [];
   if (o.routes !== undefined) {
     if (!Array.isArray(o.routes)) throw invalid('routes', 'an array of routes', o.routes);
     o.routes.forEach((route: unknown, i) => {
       const path = `routes[${i}]`;
-      const r = checkObject(route, path, ['path', 'methods', 'require', 'mode']);
+      const r = checkObject(route, path, ['path', 'methods', 'require', 'mode', 'signature']);
       const pattern = typeof r.path === 'string' ? compilePathPattern(r.path, caseSensitive) : undefined;
       if (!pattern) throw invalid(`${path}.path`, "a path pattern starting with '/' (with `*`, `:name` and a final `**`)", r.path);
       const methods = r.methods === undefined ? undefined : new Set(stringList(r.methods, `${path}.methods`).map((m) => m.toUpperCase()));
+      const required = resolveRequirement(r.require, `${path}.require`, requirements, available);
+      if (r.signature !== undefined && signatures === undefined) {
+        throw new ConfigError('ERR_CONFIG_MISSING_OPTION', `${path}.signature`, `\`${path}.signature\` needs signature verification: configure \`signatures\`.`);
+      }
       routes.push({
         pattern,
         methods,
-        attestation: resolveRequirement(r.require, `${path}.require`, attestation),
+        attestation: required.attestation,
+        signature: required.signature,
+        installSignature: required.installSignature,
+        signatureRequire: resolveSignatureRequirements(r.signature, `${path}.signature`, signatureRequire),
         mode: oneOf(r.mode, `${path}.mode`, MODES, mode),
       });
     });
   }
-  const failOpen = o.failOpen === undefined ? {} : checkObject(o.failOpen, 'failOpen', ['attestation']);
+  const failOpen = o.failOpen === undefined ? {} : checkObject(o.failOpen, 'failOpen', ['attestation', 'signature']);
   const failOpenAttestation = optionalBoolean(failOpen.attestation, 'failOpen.attestation') ?? false;
   if (failOpenAttestation) {
     logger.warn({ option: 'failOpen.attestation' }, 'bonafide: attestation fails open: requests pass while keys are unavailable');
+  }
+  const failOpenSignature = optionalBoolean(failOpen.signature, 'failOpen.signature') ?? false;
+  if (failOpenSignature) {
+    logger.warn(
+      { option: 'failOpen.signature' },
+      'bonafide: signatures fail open: requests pass while a key directory, the replay store or the body is unavailable',
+    );
   }
   if (mode === 'monitor') logger.warn({ option: 'mode' }, 'bonafide: monitor mode: denials are reported, not enforced');
 
   return Object.freeze({
     mode,
     verifiers,
-    attestation,
+    attestation: requirements.attestation,
+    signatures,
+    signature: requirements.signature,
+    signatureRequire,
+    install,
+    installSignature: requirements.installSignature,
+    store,
+    ownsStore: o.store === undefined,
     routes,
     failOpenAttestation,
+    failOpenSignature,
     now,
     logger,
     onDecision: optionalFunction<(decision: Decision, request: GuardRequest) => void>(o.onDecision, 'onDecision'),

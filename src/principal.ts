@@ -6,12 +6,15 @@ export type PrincipalKind = 'app' | 'service' | 'agent' | 'anonymous';
  * Contains claims, never the token itself.
  */
 export interface Principal {
-  /** `app:approov`, `app:<firebase app id>`, `service:<sub>` (generic JWT), or `anonymous`. */
+  /**
+   * `app:approov`, `app:<firebase app id>`, `service:<sub>` (generic JWT), `agent:<origin>#<thumbprint>`
+   * (Web Bot Auth), `service:<keyid>` (RFC 9421 with configured keys), a configured name, or `anonymous`.
+   */
   readonly id: string;
   readonly kind: PrincipalKind;
   /** True when a verifier proved this identity on this request. */
   readonly verified: boolean;
-  /** The verifier that proved it (`approov`, `firebase`, or the JWT verifier's name). */
+  /** The verifier that proved it (`approov`, `firebase`, the JWT verifier's name, `web-bot-auth` or `rfc9421`). */
   readonly via?: string;
   /** Firebase app id (`sub`). */
   readonly appId?: string;
@@ -25,6 +28,12 @@ export interface Principal {
   readonly subject?: string;
   /** The verified token's claims. */
   readonly claims?: Readonly<Record<string, unknown>>;
+  /** Signatures: the keyid of the first verified signature (a JWK thumbprint for Web Bot Auth). */
+  readonly keyid?: string;
+  /** Signatures: the agent origin (or JWKS URL) whose key directory vouched for the key. */
+  readonly agent?: string;
+  /** Signatures: the label of the first verified signature. */
+  readonly label?: string;
 }
 
 export const ANONYMOUS: Principal = Object.freeze({ id: 'anonymous', kind: 'anonymous', verified: false });

@@ -1,4 +1,5 @@
 import { pathStart } from './lib/authority.js';
+import { BodyTooLargeError, type SignatureRequest } from './signatures/verifier.js';
 
 /** Read access to request headers, case-insensitively. A Web `Headers` object fits as-is. */
 export interface HeaderReader {
@@ -19,20 +20,90 @@ export interface GuardRequest {
   readonly headers: HeaderReader | HeaderRecord;
   /** The client IP, as the framework resolved it (honouring its trust-proxy setting). */
   readonly ip?: string;
+  /**
+   * The raw body bytes as received (before any decompression or parsing), read only when a signed
+   * `Content-Digest` must be checked. Reject with an error when the body exceeds `maxBytes`; resolve
+   * `undefined` when the bytes are not available. A Web `Request` needs none: its clone is read.
+   */
+  readonly readBody?: (maxBytes: number) => Promise<Uint8Array | undefined>;
+}
+
+/** Read access to the separate field lines of a header, when the source keeps them. */
+interface FieldLineReader {
+  lines(name: string): readonly string[] | undefined;
 }
 
 /** The normalised request the verifiers see. */
-export interface NormalizedRequest {
-  readonly method: string;
-  readonly url: string;
-  /** The path for route matching: dot segments removed, unreserved percent-escapes decoded. */
-  readonly path: string;
-  readonly headers: HeaderReader;
-  readonly ip: string | undefined;
+export class NormalizedRequest implements SignatureRequest {
+  constructor(
+    /** The method as received (RFC 9421 `@method` is case-sensitive). */
+    readonly method: string,
+    readonly url: string,
+    /** The path for route matching: dot segments removed, unreserved percent-escapes decoded. */
+    readonly path: string,
+    readonly headers: HeaderReader,
+    readonly ip: string | undefined,
+    readonly input: GuardRequest,
+  ) {}
+
+  /** The method for route matching: upper-case. */
+  get routeMethod(): string {
+    return COMMON_METHODS.has(this.method) ? this.method : this.method.toUpperCase();
+  }
+
+  header(name: string): string | null {
+    return this.headers.get(name);
+  }
+
+  /** Field lines for RFC 9421 components: separate lines when the source keeps them, else the combined value as one. */
+  fieldLines(name: string): readonly string[] | undefined {
+    const reader = this.headers as Partial<FieldLineReader> & HeaderReader;
+    if (typeof reader.lines === 'function') return reader.lines(name);
+    const value = reader.get(name);
+    return value === null ? undefined : [value];
+  }
+
+  get hasBody(): boolean {
+    const length = this.headers.get('content-length');
+    if (length !== null) return length.trim() !== '0';
+    return this.headers.get('transfer-encoding') !== null;
+  }
+
+  get body(): ((maxBytes: number) => Promise<Uint8Array | undefined>) | undefined {
+    const input = this.input;
+    if (typeof input.readBody === 'function') return (maxBytes) => input.readBody!(maxBytes);
+    if (isWebRequest(input)) return (maxBytes) => readWebBody(input, maxBytes);
+    return undefined;
+  }
+}
+
+function isWebRequest(input: GuardRequest): input is GuardRequest & Request {
+  return typeof (input as Partial<Request>).clone === 'function' && 'body' in input;
+}
+
+/** Reads a clone of a Web Request's body, so the application can still read the original. */
+export async function readWebBody(request: Request, maxBytes: number): Promise<Uint8Array | undefined> {
+  if (request.bodyUsed) return undefined;
+  const stream = request.clone().body;
+  if (stream === null) return new Uint8Array(0);
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new BodyTooLargeError('bonafide: body larger than the digest check reads');
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** Reads a plain header record case-insensitively, joining repeated lines with `", "`. */
-class RecordHeaders implements HeaderReader {
+class RecordHeaders implements HeaderReader, FieldLineReader {
   readonly #record: HeaderRecord;
   #lower: Map<string, string | readonly string[] | number | undefined> | undefined;
 
@@ -48,6 +119,16 @@ class RecordHeaders implements HeaderReader {
     if (typeof value === 'string') return value;
     if (typeof value === 'number') return String(value);
     return Array.isArray(value) ? (value as string[]).join(', ') : null;
+  }
+
+  lines(name: string): readonly string[] | undefined {
+    const lower = name.toLowerCase();
+    let value = this.#record[lower];
+    if (value === undefined) value = this.#byLowerName().get(lower);
+    if (value === undefined) return undefined;
+    if (typeof value === 'string') return [value];
+    if (typeof value === 'number') return [String(value)];
+    return Array.isArray(value) ? (value as string[]) : undefined;
   }
 
   #byLowerName(): Map<string, string | readonly string[] | number | undefined> {
@@ -125,11 +206,5 @@ export function normalizeRequest(input: GuardRequest): NormalizedRequest | undef
     return undefined;
   }
   const ip = typeof input.ip === 'string' ? input.ip : undefined;
-  return {
-    method: COMMON_METHODS.has(method) ? method : method.toUpperCase(),
-    url,
-    path: normalizePath(rawPath),
-    headers: reader,
-    ip,
-  };
+  return new NormalizedRequest(method, url, normalizePath(rawPath), reader, ip, input);
 }

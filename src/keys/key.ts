@@ -78,8 +78,10 @@ export class KeyImportError extends Error {
   override name = 'KeyImportError';
 }
 
-const MIN_RSA_BITS = 2048;
-const MIN_HMAC_BYTES = 32;
+/** The smallest RSA modulus accepted anywhere in bonafide (NIST SP 800-131A: 2048 bits or more). */
+export const MIN_RSA_BITS = 2048;
+/** The shortest HMAC secret accepted: as many bytes as the SHA-256 output (RFC 2104 §3). */
+export const MIN_HMAC_BYTES = 32;
 
 function familyOf(key: KeyObject): KeyFamily {
   if (key.type === 'secret') {

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
  * The built package as users load it: through its own name (the exports map), once with require()
  * and once with import(). `npm test` builds first (pretest), so dist/ is there.
  */
-const ENTRY_POINTS = ['bonafide', 'bonafide/express', 'bonafide/koa', 'bonafide/fastify', 'bonafide/fetch'];
+const ENTRY_POINTS = ['bonafide', 'bonafide/express', 'bonafide/koa', 'bonafide/fastify', 'bonafide/fetch', 'bonafide/signer'];
 const built = existsSync(new URL('../../dist/index.js', import.meta.url));
 const require = createRequire(import.meta.url);
 
@@ -49,6 +49,22 @@ describe('built package entry points', () => {
     `;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), encoding: 'utf8' });
     expect(JSON.parse(out)).toEqual({ status: 401, type: 'application/problem+json' });
+  });
+
+  it('a request signed with bonafide/signer verifies with the core, from CommonJS', () => {
+    const script = `
+      const { createGuard } = require('bonafide');
+      const { createSigner, generateKeyPair } = require('bonafide/signer');
+      const { privateJwk, publicJwk } = generateKeyPair();
+      const signer = createSigner({ key: privateJwk, agent: 'https://agent.example' });
+      const url = 'https://api.example/v1/items';
+      const headers = { host: 'api.example', ...signer.headers({ method: 'GET', url }) };
+      createGuard({ signatures: { keys: [publicJwk], directory: false } })
+        .check({ method: 'GET', url, headers })
+        .then((d) => console.log(JSON.stringify({ reason: d.reason, kind: d.principal.kind })));
+    `;
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: process.cwd(), encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ reason: 'OK', kind: 'agent' });
   });
 
   it('one copy of the core is shared between entry points (instanceof works across them)', async () => {

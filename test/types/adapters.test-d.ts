@@ -86,7 +86,7 @@ describe('Decision narrowing', () => {
   it('narrows to a deny status on outcome', () => {
     const d = {} as Decision;
     if (d.outcome === 'deny') {
-      expectTypeOf(d.status).toEqualTypeOf<400 | 401 | 403 | 503>();
+      expectTypeOf(d.status).toEqualTypeOf<400 | 401 | 403 | 413 | 429 | 503>();
       expectTypeOf(d.status).toEqualTypeOf<DenyStatus>();
       expectTypeOf(d.monitor).toEqualTypeOf<false>();
     } else {

@@ -1,0 +1,411 @@
+import type { CheckResult, ReasonCode } from '../decision.js';
+import { BoundedCache } from '../lib/lru.js';
+import type { Principal } from '../principal.js';
+import type { Store } from '../stores/store.js';
+import { verifyWith, type SignatureKey } from './algorithms.js';
+import { covers, signatureBase } from './base.js';
+import { checkContentDigest } from './content-digest.js';
+import { directoryOrigin, type DirectoryLookup } from './directory.js';
+import { isRfc9421TestKey } from './keys.js';
+import type { ResolvedSignatureConfig, ResolvedSignatureRequirements } from './options.js';
+import { parseSignatures } from './parse.js';
+import { agentOf, type AgentReference } from './signature-agent.js';
+import type { ParsedSignature, SignatureProblem, SignedMessage } from './types.js';
+import { createHash } from 'node:crypto';
+
+/** The request as the signature verifier sees it. */
+export interface SignatureRequest extends SignedMessage {
+  readonly method: string;
+  readonly url: string;
+  /** Header value (repeated lines joined), or null. */
+  header(name: string): string | null;
+  /** True when the request carries a body (Content-Length > 0 or Transfer-Encoding). */
+  readonly hasBody: boolean;
+  /** The raw body bytes, when the adapter can supply them; `undefined` when it cannot. Rejects with BodyTooLargeError over the cap. */
+  readonly body: ((maxBytes: number) => Promise<Uint8Array | undefined>) | undefined;
+}
+
+/** Thrown (rejected) by a body reader when the body exceeds the cap it was given. */
+export class BodyTooLargeError extends Error {
+  override name = 'BodyTooLargeError';
+}
+
+/** What the signature verifier concluded for one request. */
+export interface SignatureOutcome {
+  /** One result per candidate signature tried (or one `unverified`/`invalid` result when none could be). */
+  readonly checks: readonly CheckResult[];
+  /** The principal of the first verified signature. */
+  readonly principal: Principal | undefined;
+  /** `OK` when at least one signature verified; else the reason to deny with. */
+  readonly reason: ReasonCode;
+}
+
+/** Reasons that mean "could not check" (a 503 the operator may fail open on), not "checked and bad". */
+export const UNAVAILABLE_REASONS: ReadonlySet<ReasonCode> = new Set([
+  'ERR_DIRECTORY_UNAVAILABLE',
+  'ERR_STORE_UNAVAILABLE',
+  'ERR_BODY_UNAVAILABLE',
+]);
+
+const PROBLEM_REASONS: Record<SignatureProblem, ReasonCode> = {
+  malformed: 'ERR_SIGNATURE_MALFORMED',
+  'component-missing': 'ERR_SIGNATURE_COMPONENT_MISSING',
+  'component-invalid': 'ERR_SIGNATURE_COMPONENT_INVALID',
+  'param-invalid': 'ERR_SIGNATURE_PARAM_INVALID',
+};
+
+interface Parsed {
+  readonly entries: readonly ParsedSignature[] | 'malformed' | 'too-large';
+  readonly expiresAt: number;
+}
+
+interface Verified {
+  readonly expiresAt: number;
+}
+
+/** A key and where it came from. */
+interface FoundKey {
+  readonly key: SignatureKey;
+  /** The directory origin the key was discovered at; undefined for configured keys. */
+  readonly origin: string | undefined;
+}
+
+type KeyLookup = FoundKey | Exclude<DirectoryLookup, SignatureKey>;
+
+const NONCE_PREFIX = 'bonafide:nonce:';
+
+/**
+ * Verifies the HTTP message signatures of a request (RFC 9421) under one profile. Cheap checks come
+ * first (parse, tag, parameters, time window, coverage, agent binding), then key lookup (a directory
+ * fetch only on a cache miss), then the crypto, then the body digest and the replay store.
+ */
+export class SignatureVerifier {
+  readonly #config: ResolvedSignatureConfig;
+  readonly #store: Store | undefined;
+  readonly #parsed: BoundedCache<Parsed>;
+  readonly #verified: BoundedCache<Verified>;
+  readonly #name: string;
+
+  /** `name` is the verifier's name in check results: the profile, or `install`. */
+  constructor(config: ResolvedSignatureConfig, store: Store | undefined, name: string = config.profile) {
+    this.#config = config;
+    this.#store = config.replay ? store : undefined;
+    this.#parsed = new BoundedCache(Math.min(config.cacheSize, 4096));
+    this.#verified = new BoundedCache(config.cacheSize);
+    this.#name = name;
+  }
+
+  get config(): ResolvedSignatureConfig {
+    return this.#config;
+  }
+
+  /**
+   * Verifies the request's candidate signatures. `key`, when given, is the only key signatures are
+   * checked with (installation signing: the key from the attestation token), and no keyid is needed.
+   */
+  verify(
+    request: SignatureRequest,
+    nowMs: number,
+    require: ResolvedSignatureRequirements,
+    key?: SignatureKey,
+  ): SignatureOutcome | Promise<SignatureOutcome> {
+    const input = request.header('signature-input');
+    const signatureHeader = request.header('signature');
+    if (input === null && signatureHeader === null) {
+      if (require.contentDigest && request.hasBody) return this.#single('unverified', 'ERR_SIGNATURE_MISSING');
+      return this.#single('unverified', 'ERR_SIGNATURE_MISSING');
+    }
+    if (input === null || signatureHeader === null) return this.#single('invalid', 'ERR_SIGNATURE_MALFORMED');
+    const entries = this.#parse(input, signatureHeader, nowMs);
+    if (entries === 'malformed') return this.#single('invalid', 'ERR_SIGNATURE_MALFORMED');
+    if (entries === 'too-large') return this.#single('invalid', 'ERR_SIGNATURE_TOO_LARGE');
+
+    const { tag, label, maxSignatures } = this.#config;
+    const candidates: ParsedSignature[] = [];
+    for (const entry of entries) {
+      if (tag !== undefined && entry.params.tag !== tag) continue;
+      if (label !== undefined && entry.label !== label) continue;
+      candidates.push(entry);
+      if (candidates.length === maxSignatures) break;
+    }
+    if (candidates.length === 0) {
+      return this.#single('invalid', tag !== undefined ? 'ERR_SIGNATURE_TAG_INVALID' : 'ERR_SIGNATURE_MISSING', tag !== undefined ? 'tag' : undefined);
+    }
+
+    const results: (CheckResult | Promise<CheckResult>)[] = [];
+    let pending = false;
+    for (const signature of candidates) {
+      const result = this.#check(request, signature, nowMs, require, key);
+      if (result instanceof Promise) pending = true;
+      results.push(result);
+    }
+    if (!pending) return this.#conclude(results as CheckResult[]);
+    return Promise.all(results).then((checks) => this.#conclude(checks));
+  }
+
+  #parse(input: string, signature: string, nowMs: number): Parsed['entries'] {
+    const cacheKey = input + '\n' + signature;
+    const hit = this.#parsed.get(cacheKey, nowMs);
+    if (hit !== undefined) return hit.entries;
+    const entries = parseSignatures(input, signature);
+    this.#parsed.set(cacheKey, { entries, expiresAt: nowMs + 300_000 });
+    return entries;
+  }
+
+  #single(outcome: CheckResult['outcome'], reason: ReasonCode, claim?: string): SignatureOutcome {
+    const check: CheckResult = claim === undefined
+      ? { check: 'signature', verifier: this.#name, outcome, reason }
+      : { check: 'signature', verifier: this.#name, outcome, reason, claim };
+    return { checks: [check], principal: undefined, reason };
+  }
+
+  /** Verified wins; else the first invalid reason; else the first "could not check"; else the first unverified. */
+  #conclude(checks: readonly CheckResult[]): SignatureOutcome {
+    let principal: Principal | undefined;
+    let invalid: ReasonCode | undefined;
+    let unavailable: ReasonCode | undefined;
+    let unverified: ReasonCode | undefined;
+    for (const check of checks) {
+      if (check.outcome === 'verified') {
+        principal ??= this.#principal(check);
+      } else if (UNAVAILABLE_REASONS.has(check.reason)) {
+        unavailable ??= check.reason;
+      } else if (check.outcome === 'invalid') {
+        invalid ??= check.reason;
+      } else {
+        unverified ??= check.reason;
+      }
+    }
+    const reason: ReasonCode = principal !== undefined ? 'OK' : (invalid ?? unavailable ?? unverified ?? 'ERR_SIGNATURE_MISSING');
+    return { checks, principal, reason };
+  }
+
+  #principal(check: CheckResult): Principal {
+    const names = this.#config.agents;
+    const keyid = check.keyid!;
+    const origin = check.agent;
+    const wba = this.#config.profile === 'web-bot-auth';
+    const name = (origin !== undefined ? names.get(origin) : undefined) ?? names.get(keyid);
+    const id = name ?? (wba ? (origin !== undefined ? `agent:${origin}#${keyid}` : `agent:${keyid}`) : `service:${keyid}`);
+    const principal: Principal = {
+      id,
+      kind: wba ? 'agent' : 'service',
+      verified: true,
+      via: this.#name,
+      keyid,
+      ...(origin !== undefined ? { agent: origin } : {}),
+      ...(check.label !== undefined ? { label: check.label } : {}),
+    };
+    return principal;
+  }
+
+  #result(signature: ParsedSignature, outcome: CheckResult['outcome'], reason: ReasonCode, extra?: Partial<CheckResult>): CheckResult {
+    const result: Record<string, unknown> = { check: 'signature', verifier: this.#name, outcome, reason, label: signature.label };
+    if (signature.params.keyid !== undefined) result.keyid = signature.params.keyid;
+    if (extra !== undefined) Object.assign(result, extra);
+    return result as unknown as CheckResult;
+  }
+
+  #check(
+    request: SignatureRequest,
+    signature: ParsedSignature,
+    nowMs: number,
+    require: ResolvedSignatureRequirements,
+    only: SignatureKey | undefined,
+  ): CheckResult | Promise<CheckResult> {
+    const config = this.#config;
+    if (signature.problem !== undefined) return this.#result(signature, 'invalid', PROBLEM_REASONS[signature.problem]);
+    const params = signature.params;
+
+    // Parameters the profile and the route require.
+    if (params.created === undefined) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_PARAM_MISSING', { claim: 'created' });
+    if (params.keyid === undefined && only === undefined) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_PARAM_MISSING', { claim: 'keyid' });
+    const wba = config.profile === 'web-bot-auth';
+    if (wba && params.expires === undefined) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_PARAM_MISSING', { claim: 'expires' });
+    if (config.requireNonce && params.nonce === undefined) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_PARAM_MISSING', { claim: 'nonce' });
+    for (const name of require.parameters) {
+      if (params[name as keyof typeof params] === undefined) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_PARAM_MISSING', { claim: name });
+    }
+
+    // The time window (RFC 9421 §3.2.1), with symmetric skew.
+    const now = nowMs / 1000;
+    const skew = config.clockSkew;
+    if (params.expires !== undefined && params.created > params.expires) {
+      return this.#result(signature, 'invalid', 'ERR_SIGNATURE_PARAM_INVALID', { claim: 'expires' });
+    }
+    if (params.created > now + skew) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_NOT_YET_VALID', { claim: 'created' });
+    if (params.expires !== undefined && params.expires + skew < now) {
+      return this.#result(signature, 'invalid', 'ERR_SIGNATURE_EXPIRED', { claim: 'expires' });
+    }
+    if (config.maxAge !== undefined && now - params.created > config.maxAge + skew) {
+      return this.#result(signature, 'invalid', 'ERR_SIGNATURE_TOO_OLD', { claim: 'created' });
+    }
+
+    // Coverage: the profile's, the route's, and the body's.
+    if (wba && !covers(signature, '@authority') && !covers(signature, '@target-uri')) {
+      return this.#result(signature, 'invalid', 'ERR_SIGNATURE_COVERAGE_INSUFFICIENT', { claim: '@authority' });
+    }
+    for (const component of require.components) {
+      if (!signature.components.some((c) => c.id === component.id)) {
+        const claim = component.params.size === 0 ? component.name : component.id;
+        return this.#result(signature, 'invalid', 'ERR_SIGNATURE_COVERAGE_INSUFFICIENT', { claim });
+      }
+    }
+    const digestCovered = covers(signature, 'content-digest');
+    if (require.contentDigest && request.hasBody && !digestCovered) {
+      return this.#result(signature, 'invalid', 'ERR_DIGEST_MISSING', { claim: 'content-digest' });
+    }
+
+    // The agent this signature speaks for: only a Signature-Agent member it covers.
+    let agent: AgentReference | undefined;
+    let origin: string | undefined;
+    if (wba) {
+      const found = agentOf(request.header('signature-agent'), signature);
+      if (found === 'not-covered') {
+        return this.#result(signature, 'invalid', 'ERR_SIGNATURE_COVERAGE_INSUFFICIENT', { claim: 'signature-agent' });
+      }
+      if (found === 'malformed') return this.#result(signature, 'invalid', 'ERR_SIGNATURE_MALFORMED', { claim: 'signature-agent' });
+      if (found === 'ambiguous' || found === 'unsupported') {
+        return this.#result(signature, 'invalid', 'ERR_SIGNATURE_AGENT_INVALID', { claim: 'signature-agent' });
+      }
+      if (found !== 'absent') {
+        agent = found;
+        origin = found.type === 'directory' ? directoryOrigin(found.url) : httpsUrl(found.url);
+        if (origin === undefined) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_AGENT_INVALID', { claim: 'signature-agent' });
+      }
+    }
+
+    const key = only !== undefined ? { key: only, origin: undefined } : this.#findKey(signature.params.keyid!, agent, origin);
+    if (key instanceof Promise) return key.then((k) => this.#withKey(request, signature, k, origin, nowMs, digestCovered));
+    return this.#withKey(request, signature, key, origin, nowMs, digestCovered);
+  }
+
+  /** A configured key by keyid first; else, for Web Bot Auth, the agent's directory. */
+  #findKey(keyid: string, agent: AgentReference | undefined, origin: string | undefined): KeyLookup | Promise<KeyLookup> {
+    const configured = this.#config.keys.get(keyid);
+    if (configured !== undefined) return { key: configured, origin: undefined };
+    const directory = this.#config.directory;
+    if (directory === undefined || agent === undefined || origin === undefined) return 'unknown';
+    const found = agent.type === 'directory' ? directory.lookup(origin, keyid) : directory.lookupJwks(origin, keyid);
+    if (found instanceof Promise) return found.then((k) => (typeof k === 'string' ? k : { key: k, origin }));
+    return typeof found === 'string' ? found : { key: found, origin };
+  }
+
+  #withKey(
+    request: SignatureRequest,
+    signature: ParsedSignature,
+    found: KeyLookup,
+    lookedUp: string | undefined,
+    nowMs: number,
+    digestCovered: boolean,
+  ): CheckResult | Promise<CheckResult> {
+    // The agent is only named where its directory vouched for the key (or, unverified, where we looked):
+    // a configured key's signed Signature-Agent is the signer's claim, not a resolved identity.
+    const origin = typeof found === 'object' ? found.origin : lookedUp;
+    const agentExtra = origin !== undefined ? { agent: origin } : {};
+    if (found === 'unknown') return this.#result(signature, 'unverified', 'ERR_SIGNATURE_KEY_UNKNOWN', agentExtra);
+    if (found === 'unavailable') return this.#result(signature, 'unverified', 'ERR_DIRECTORY_UNAVAILABLE', agentExtra);
+    const { key } = found;
+    const now = nowMs / 1000;
+    if ((key.notBefore !== undefined && key.notBefore > now) || (key.expiresAt !== undefined && key.expiresAt <= now)) {
+      return this.#result(signature, 'unverified', 'ERR_SIGNATURE_KEY_UNKNOWN', agentExtra);
+    }
+    if (!this.#config.allowTestKeys && isRfc9421TestKey(key)) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_TEST_KEY', agentExtra);
+    if (!this.#config.algorithms.has(key.algorithm)) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_ALG_NOT_ALLOWED', agentExtra);
+    if (signature.params.alg !== undefined && signature.params.alg !== key.algorithm) {
+      return this.#result(signature, 'invalid', 'ERR_SIGNATURE_ALG_MISMATCH', { ...agentExtra, claim: 'alg' });
+    }
+
+    const base = signatureBase(request, signature);
+    if (typeof base !== 'string' || isProblem(base)) return this.#result(signature, 'invalid', PROBLEM_REASONS[base as SignatureProblem], agentExtra);
+
+    const cacheKey = key.keyid + '\n' + signatureText(signature) + '\n' + base;
+    let cached = true;
+    if (this.#verified.get(cacheKey, nowMs) === undefined) {
+      cached = false;
+      if (!verifyWith(key, base, signature.signature)) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_INVALID', agentExtra);
+      this.#verified.set(cacheKey, { expiresAt: this.#cacheUntil(signature, nowMs) });
+    }
+    const extra = { ...agentExtra, cached };
+    if (digestCovered) return this.#checkDigest(request, signature, key.keyid, extra, nowMs);
+    return this.#checkReplay(signature, key.keyid, extra, nowMs);
+  }
+
+  /** Until the signature expires (plus skew), and never longer than the max age allows or 5 minutes without `expires`. */
+  #cacheUntil(signature: ParsedSignature, nowMs: number): number {
+    const { expires, created } = signature.params;
+    const skew = this.#config.clockSkew;
+    let until = expires !== undefined ? (expires + skew) * 1000 : nowMs + 300_000;
+    if (this.#config.maxAge !== undefined) until = Math.min(until, (created! + this.#config.maxAge + skew) * 1000);
+    return until;
+  }
+
+  async #checkDigest(request: SignatureRequest, signature: ParsedSignature, keyid: string, extra: Partial<CheckResult>, nowMs: number): Promise<CheckResult> {
+    const header = request.header('content-digest');
+    if (header === null) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_COMPONENT_MISSING', { ...extra, claim: 'content-digest' });
+    let body: Uint8Array | undefined;
+    try {
+      const read = request.hasBody ? request.body : undefined;
+      body = read === undefined ? undefined : await read(this.#config.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) return this.#result(signature, 'invalid', 'ERR_BODY_TOO_LARGE', extra);
+      return this.#result(signature, 'unverified', 'ERR_BODY_UNAVAILABLE', extra);
+    }
+    if (body === undefined) {
+      // No body to read: only an empty body can match, and a request that declared one is unverifiable.
+      if (request.hasBody) return this.#result(signature, 'unverified', 'ERR_BODY_UNAVAILABLE', extra);
+      body = new Uint8Array(0);
+    }
+    const digest = checkContentDigest(header, body);
+    if (digest === 'mismatch') return this.#result(signature, 'invalid', 'ERR_DIGEST_MISMATCH', extra);
+    if (digest !== 'ok') return this.#result(signature, 'invalid', 'ERR_DIGEST_INVALID', extra);
+    return this.#checkReplay(signature, keyid, extra, nowMs);
+  }
+
+  /** Records the nonce after the signature verified, so nobody can burn another signer's nonces. */
+  #checkReplay(signature: ParsedSignature, keyid: string, extra: Partial<CheckResult>, nowMs: number): CheckResult | Promise<CheckResult> {
+    const { nonce, expires, created } = signature.params;
+    const store = this.#store;
+    if (nonce === undefined || store === undefined) return this.#result(signature, 'verified', 'OK', { ...extra, replay: 'not-checked' });
+    const skew = this.#config.clockSkew;
+    const until = expires !== undefined ? (expires + skew) * 1000 : (created! + (this.#config.maxAge ?? 300) + skew) * 1000;
+    const key = NONCE_PREFIX + createHash('sha256').update(keyid).update('\n').update(nonce).digest('base64url');
+    const settle = (fresh: boolean): CheckResult =>
+      fresh
+        ? this.#result(signature, 'verified', 'OK', { ...extra, replay: 'checked' })
+        : this.#result(signature, 'invalid', 'ERR_SIGNATURE_REPLAYED', { ...extra, claim: 'nonce', replay: 'checked' });
+    const unavailable = (): CheckResult => this.#result(signature, 'unverified', 'ERR_STORE_UNAVAILABLE', { ...extra, replay: 'unavailable' });
+    let recorded: boolean | Promise<boolean>;
+    try {
+      recorded = store.recordNonce(key, Math.max(1000, until - nowMs));
+    } catch {
+      return unavailable();
+    }
+    if (recorded instanceof Promise) return recorded.then(settle, unavailable);
+    return settle(recorded);
+  }
+}
+
+function isProblem(value: string): boolean {
+  return value === 'malformed' || value === 'component-missing' || value === 'component-invalid' || value === 'param-invalid';
+}
+
+const signatureTexts = new WeakMap<ParsedSignature, string>();
+function signatureText(signature: ParsedSignature): string {
+  let text = signatureTexts.get(signature);
+  if (text === undefined) {
+    text = Buffer.from(signature.signature.buffer, signature.signature.byteOffset, signature.signature.byteLength).toString('latin1');
+    signatureTexts.set(signature, text);
+  }
+  return text;
+}
+
+/** A normalised https URL for a `jwks_uri` agent, or undefined. */
+function httpsUrl(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' && url.username === '' && url.password === '' ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
