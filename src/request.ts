@@ -66,7 +66,12 @@ export class NormalizedRequest implements SignatureRequest {
   get hasBody(): boolean {
     const length = this.headers.get('content-length');
     if (length !== null) return length.trim() !== '0';
-    return this.headers.get('transfer-encoding') !== null;
+    if (this.headers.get('transfer-encoding') !== null) return true;
+    // A Web Request built in process (`new Request(url, { body })`) may carry neither header; its
+    // adapter supplies `readBody` exactly when it has a body.
+    if (typeof this.input.readBody === 'function') return true;
+    const input = this.input as Partial<Request>;
+    return isWebRequest(this.input) && input.body !== null && input.body !== undefined;
   }
 
   get body(): ((maxBytes: number) => Promise<Uint8Array | undefined>) | undefined {

@@ -2,8 +2,13 @@ import { readFile } from 'node:fs/promises';
 import type { GuardOptions, JwsAlgorithm, KeyInput } from '../index.js';
 import { UsageError } from './io.js';
 
-export const PROFILES = ['approov', 'firebase', 'jwt'] as const;
+export const PROFILES = ['approov', 'firebase', 'jwt', 'web-bot-auth', 'rfc9421'] as const;
 export type Profile = (typeof PROFILES)[number];
+/** The profiles that verify HTTP message signatures (RFC 9421) rather than attestation tokens. */
+export const SIGNATURE_PROFILES: readonly Profile[] = ['web-bot-auth', 'rfc9421'];
+
+type SignatureOptions = NonNullable<GuardOptions['signatures']>;
+type SignatureKeyInput = Extract<NonNullable<SignatureOptions['keys']>, readonly unknown[]>[number];
 
 /** The parsed `verify` flags. */
 export interface VerifyFlags {
@@ -18,6 +23,14 @@ export interface VerifyFlags {
   issuer?: string[];
   audience?: string[];
   now?: string;
+  keys?: string;
+  tag?: string;
+  'require-nonce'?: boolean;
+  'max-age'?: string;
+  hmac?: string[];
+  'allow-test-keys'?: boolean;
+  'no-directory'?: boolean;
+  debug?: boolean;
 }
 
 /** Flags that only mean something for some profiles: given with another profile, they are a mistake. */
@@ -30,6 +43,15 @@ const PROFILE_FLAGS: Partial<Record<keyof VerifyFlags, readonly Profile[]>> = {
   alg: ['jwt'],
   issuer: ['jwt'],
   audience: ['jwt'],
+  header: ['approov', 'firebase', 'jwt'],
+  keys: SIGNATURE_PROFILES,
+  tag: SIGNATURE_PROFILES,
+  'require-nonce': SIGNATURE_PROFILES,
+  'max-age': SIGNATURE_PROFILES,
+  'allow-test-keys': SIGNATURE_PROFILES,
+  debug: SIGNATURE_PROFILES,
+  hmac: ['rfc9421'],
+  'no-directory': ['web-bot-auth'],
 };
 
 /** The flag behind each option path, so a ConfigError can name what the user typed. */
@@ -43,6 +65,10 @@ const FLAG_OF_OPTION: ReadonlyArray<readonly [RegExp, string]> = [
   [/^attestation\.jwt\.algorithms/, '--alg'],
   [/^attestation\.jwt\.issuer/, '--issuer'],
   [/^attestation\.jwt\.audience/, '--audience'],
+  [/^signatures\.keys(\[\d+\])?\.(secret|keyid|encoding)/, '--hmac'],
+  [/^signatures\.keys/, '--keys'],
+  [/^signatures\.tag/, '--tag'],
+  [/^signatures\.maxAge/, '--max-age'],
 ];
 
 export function flagOfOption(path: string): string | undefined {
@@ -93,6 +119,59 @@ async function jwksOf(value: string): Promise<{ keys: KeyInput } | { jwks: { url
     throw new UsageError(`--jwks: ${value} must hold a JWKS object ({ "keys": [...] }) or one JWK`);
   }
   return { keys: parsed as KeyInput };
+}
+
+/** `--keys`: a file holding a JWKS, one JWK or a PEM public key (or certificate), for signature verification. */
+async function signatureKeysOf(value: string): Promise<SignatureKeyInput> {
+  let text: string;
+  try {
+    text = await readFile(value, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--keys: cannot read ${value} (${(error as NodeJS.ErrnoException).code ?? 'read error'})`);
+  }
+  if (text.trimStart().startsWith('-----BEGIN')) return { key: text };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--keys: ${value} is not valid JSON (expected a JWKS, a JWK or a PEM public key)`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new UsageError(`--keys: ${value} must hold a JWKS object ({ "keys": [...] }) or one JWK`);
+  }
+  return parsed as SignatureKeyInput;
+}
+
+/** `--hmac KEYID=BASE64`: a shared secret for `rfc9421` (the secret is never echoed). */
+function hmacOf(value: string): SignatureKeyInput {
+  const eq = value.indexOf('=');
+  const keyid = eq < 0 ? '' : value.slice(0, eq).trim();
+  const secret = eq < 0 ? '' : value.slice(eq + 1).trim();
+  if (keyid === '' || secret === '') throw new UsageError('--hmac must be KEYID=BASE64 (the shared secret in base64)');
+  return { keyid, secret, encoding: 'base64' };
+}
+
+/** `--max-age SECONDS`. */
+function secondsOf(value: string, flag: string): number {
+  if (!/^\d{1,9}$/.test(value.trim())) throw new UsageError(`${flag} must be a whole number of seconds, e.g. 300`);
+  return Number(value);
+}
+
+/** The `signatures` options of the web-bot-auth and rfc9421 profiles. */
+async function signatureOptionsFrom(flags: VerifyFlags, profile: 'web-bot-auth' | 'rfc9421'): Promise<SignatureOptions> {
+  const keys: SignatureKeyInput[] = [];
+  if (flags.keys !== undefined) keys.push(await signatureKeysOf(flags.keys));
+  for (const value of flags.hmac ?? []) keys.push(hmacOf(value));
+  if (profile === 'rfc9421' && keys.length === 0) throw new UsageError('--profile rfc9421 needs --keys FILE (or --hmac KEYID=BASE64)');
+  if (flags['no-directory'] === true && keys.length === 0) throw new UsageError('--no-directory needs --keys FILE: without a directory, only those keys are trusted');
+  const signatures: SignatureOptions = { profile };
+  if (keys.length > 0) signatures.keys = keys;
+  if (profile === 'web-bot-auth' && flags['no-directory'] === true) signatures.directory = false;
+  if (flags.tag !== undefined) signatures.tag = flags.tag;
+  if (flags['require-nonce'] === true) signatures.requireNonce = true;
+  if (flags['max-age'] !== undefined) signatures.maxAge = secondsOf(flags['max-age'], '--max-age');
+  if (flags['allow-test-keys'] === true) signatures.allowTestKeys = true;
+  return signatures;
 }
 
 /** Turns `verify` flags into guard options. Throws UsageError; the guard itself throws ConfigError. */
@@ -147,6 +226,10 @@ export async function guardOptionsFrom(
       };
       break;
     }
+    case 'web-bot-auth':
+    case 'rfc9421':
+      options.signatures = await signatureOptionsFrom(flags, profile);
+      break;
   }
   return options;
 }

@@ -98,19 +98,27 @@ function rsaPssJwk(key: KeyObject): Jwk {
 }
 
 /**
- * Thumbprint of a public (or private: use its public part) asymmetric KeyObject (exports it as
- * JWK). Computed from the key itself, so one key always has one thumbprint whatever encoding it
- * arrived in. Throws KeyImportError for secret keys and key types JWK cannot express.
+ * The public JWK members of an asymmetric key (a private key gives its public half). Node cannot
+ * export RSA-PSS keys (OID id-RSASSA-PSS, like RFC 9421's B.1.2 key) as JWK, so for those `n` and
+ * `e` are read from the key's SPKI encoding. Throws KeyImportError for secret keys and key types JWK
+ * cannot express; the message holds no key material.
  */
-export function keyThumbprint(key: KeyObject): string {
-  if (key.type === 'secret') throw new KeyImportError('secret keys have no thumbprint in bonafide');
+export function publicJwkOf(key: KeyObject): Jwk {
+  if (key.type === 'secret') throw new KeyImportError('secret keys have no public JWK');
   const publicKey = key.type === 'private' ? createPublicKey(key) : key;
-  if (publicKey.asymmetricKeyType === 'rsa-pss') return jwkThumbprint(rsaPssJwk(publicKey));
-  let jwk: Jwk;
+  if (publicKey.asymmetricKeyType === 'rsa-pss') return rsaPssJwk(publicKey);
   try {
-    jwk = publicKey.export({ format: 'jwk' }) as Jwk;
+    return publicKey.export({ format: 'jwk' }) as Jwk;
   } catch {
     throw new KeyImportError(`${String(publicKey.asymmetricKeyType)} keys have no JWK form`);
   }
-  return jwkThumbprint(jwk);
+}
+
+/**
+ * Thumbprint of a public (or private: use its public part) asymmetric KeyObject. Computed from the
+ * key itself, so one key always has one thumbprint whatever encoding it arrived in. Throws
+ * KeyImportError for secret keys and key types JWK cannot express.
+ */
+export function keyThumbprint(key: KeyObject): string {
+  return jwkThumbprint(publicJwkOf(key));
 }

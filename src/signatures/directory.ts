@@ -136,16 +136,10 @@ export class DirectoryClient {
    * key, or `origin` is not an https origin. Never throws or rejects.
    */
   lookup(origin: string, thumbprint: string): DirectoryLookup | Promise<DirectoryLookup> {
-    try {
-      if (this.#closed) return 'unavailable';
+    return this.#guarded(thumbprint, () => {
       const normalized = directoryOrigin(origin);
-      if (normalized === undefined) return 'unavailable';
-      const allow = this.#settings.allow;
-      if (allow !== undefined && !allow.has(normalized)) return 'unknown';
-      return this.#lookup(normalized, normalized + DIRECTORY_PATH, thumbprint);
-    } catch {
-      return 'unavailable';
-    }
+      return normalized === undefined ? undefined : { source: normalized, url: normalized + DIRECTORY_PATH, origin: normalized };
+    });
   }
 
   /**
@@ -153,13 +147,24 @@ export class DirectoryClient {
    * (an https URL; the allowlist applies to its origin). Cached per URL.
    */
   lookupJwks(url: string, thumbprint: string): DirectoryLookup | Promise<DirectoryLookup> {
+    return this.#guarded(thumbprint, () => {
+      const normalized = jwksUrl(url);
+      return normalized === undefined ? undefined : { source: normalized, url: normalized, origin: new URL(normalized).origin };
+    });
+  }
+
+  /** The checks both lookups share: closed, not https (→ 'unavailable'), not allowed (→ 'unknown'); never throws. */
+  #guarded(
+    thumbprint: string,
+    locate: () => { readonly source: string; readonly url: string; readonly origin: string } | undefined,
+  ): DirectoryLookup | Promise<DirectoryLookup> {
     try {
       if (this.#closed) return 'unavailable';
-      const normalized = jwksUrl(url);
-      if (normalized === undefined) return 'unavailable';
+      const where = locate();
+      if (where === undefined) return 'unavailable';
       const allow = this.#settings.allow;
-      if (allow !== undefined && !allow.has(new URL(normalized).origin)) return 'unknown';
-      return this.#lookup(normalized, normalized, thumbprint);
+      if (allow !== undefined && !allow.has(where.origin)) return 'unknown';
+      return this.#lookup(where.source, where.url, thumbprint);
     } catch {
       return 'unavailable';
     }

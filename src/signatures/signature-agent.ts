@@ -1,6 +1,9 @@
 import { isInnerList, parseDictionary, parseItem, Token } from 'structured-headers';
 import type { ParsedSignature } from './types.js';
 
+/** The same cap as for Signature-Input and Signature: a longer Signature-Agent is never parsed. */
+const MAX_HEADER_LENGTH = 8192;
+
 /** Where a signature says its keys can be found (Web Bot Auth, web-bot-auth.md §1.3). */
 export interface AgentReference {
   /** The member's URL exactly as sent. */
@@ -14,10 +17,11 @@ export interface AgentReference {
 /**
  * Why a signature's agent could not be found. `not-covered`: a Signature-Agent header is present but
  * the signature covers none of it; `ambiguous`: it covers several members; `malformed`: the header is
- * not a structured field of the covered form; `unsupported`: a member of an unknown `type` (which a
+ * not a structured field of the covered form; `member-missing`: the covered member is not in the
+ * header; `unsupported`: a member of an unknown `type` (which a
  * verifier must ignore) or not an sf-string.
  */
-export type AgentProblem = 'absent' | 'not-covered' | 'ambiguous' | 'malformed' | 'unsupported';
+export type AgentProblem = 'absent' | 'not-covered' | 'member-missing' | 'ambiguous' | 'malformed' | 'unsupported';
 
 /**
  * The Signature-Agent member this signature covers — never a member it does not cover (protocol-02:
@@ -42,6 +46,7 @@ export function agentOf(header: string | null, signature: Pick<ParsedSignature, 
     }
   }
   if (header === null) return 'absent';
+  if (header.length > MAX_HEADER_LENGTH) return 'malformed';
   if (count === 0) return 'not-covered';
   if (keyed !== undefined) {
     if (count > 1 && keyed !== signature.label) return 'ambiguous';
@@ -77,7 +82,7 @@ function dictionaryMember(header: string, key: string): AgentReference | AgentPr
     return 'malformed';
   }
   const member = dictionary.get(key);
-  if (member === undefined) return 'malformed';
+  if (member === undefined) return 'member-missing';
   if (isInnerList(member)) return 'unsupported';
   const [value, params] = member;
   if (typeof value !== 'string') return 'unsupported';

@@ -111,10 +111,7 @@ export class SignatureVerifier {
   ): SignatureOutcome | Promise<SignatureOutcome> {
     const input = request.header('signature-input');
     const signatureHeader = request.header('signature');
-    if (input === null && signatureHeader === null) {
-      if (require.contentDigest && request.hasBody) return this.#single('unverified', 'ERR_SIGNATURE_MISSING');
-      return this.#single('unverified', 'ERR_SIGNATURE_MISSING');
-    }
+    if (input === null && signatureHeader === null) return this.#single('unverified', 'ERR_SIGNATURE_MISSING');
     if (input === null || signatureHeader === null) return this.#single('invalid', 'ERR_SIGNATURE_MALFORMED');
     const entries = this.#parse(input, signatureHeader, nowMs);
     if (entries === 'malformed') return this.#single('invalid', 'ERR_SIGNATURE_MALFORMED');
@@ -265,6 +262,9 @@ export class SignatureVerifier {
         return this.#result(signature, 'invalid', 'ERR_SIGNATURE_COVERAGE_INSUFFICIENT', { claim: 'signature-agent' });
       }
       if (found === 'malformed') return this.#result(signature, 'invalid', 'ERR_SIGNATURE_MALFORMED', { claim: 'signature-agent' });
+      if (found === 'member-missing') {
+        return this.#result(signature, 'invalid', 'ERR_SIGNATURE_COMPONENT_MISSING', { claim: 'signature-agent' });
+      }
       if (found === 'ambiguous' || found === 'unsupported') {
         return this.#result(signature, 'invalid', 'ERR_SIGNATURE_AGENT_INVALID', { claim: 'signature-agent' });
       }

@@ -288,7 +288,7 @@ describe('usage errors exit 2', () => {
     ['an option of another profile', ['verify', '--profile', 'approov', '--approov-secret', APPROOV_SECRET, '--alg', 'RS256'], '--alg does not apply to --profile approov'],
     ['a bad --now', [...approovArgs.slice(0, 5), '--now', 'yesterday'], '--now must be a Unix time'],
     ['two files', [...approovArgs, 'a.json', 'b.json'], 'at most one FILE'],
-    ['an unknown command', ['sign'], 'unknown command sign'],
+    ['an unknown command', ['frobnicate'], 'unknown command frobnicate'],
   ])('%s', async (_title, argv, message) => {
     const r = await run(argv, request);
     expect(r.code).toBe(2);

@@ -91,3 +91,21 @@ describe('RFC 9421 Appendix B request vectors through the guard', () => {
     expect(await guard.check(request)).toMatchObject({ outcome: 'deny', status: 503, reason: 'ERR_BODY_UNAVAILABLE' });
   });
 });
+
+describe('bodies of in-process Web Requests', () => {
+  it('checks a covered Content-Digest of a Request that has no Content-Length', async () => {
+    const guard = createGuard({ ...options, signatures: { ...options.signatures, label: 'sig-b22' } });
+    const vector = requestVectors.find((v) => v.label === 'sig-b22')!;
+    const message = vectors.messages['test-request'] as Message;
+    const { headers } = requestOf(message, [`Signature-Input: ${vector.signatureInput}`, `Signature: ${vector.signature}`]);
+    const { bonafide } = await import('../../adapters/fetch.js');
+    const check = bonafide(guard).decide;
+    const build = (body: string) => {
+      const h = new Headers();
+      for (const [name, lines] of Object.entries(headers as Record<string, string[]>)) if (name !== 'content-length') for (const l of lines) h.append(name, l);
+      return new Request('https://example.com/foo?param=Value&Pet=dog', { method: 'POST', headers: h, body });
+    };
+    expect((await check(build(message.body))).decision.reason).toBe('OK');
+    expect((await check(build('{"hello": "there"}'))).decision.reason).toBe('ERR_DIGEST_MISMATCH');
+  });
+});

@@ -315,3 +315,26 @@ describe('Web Bot Auth through the guard', () => {
     expect(optional).toMatchObject({ outcome: 'allow', reason: 'OK', monitor: false });
   });
 });
+
+describe('Signature-Agent edge cases', () => {
+  it('refuses an oversized Signature-Agent without parsing it', async () => {
+    const req = signed();
+    const d = await check({ ...req, headers: { ...req.headers, 'signature-agent': `sig1="https://agent.example", x="${'a'.repeat(9000)}"` } });
+    expectDeny(d, 'ERR_SIGNATURE_MALFORMED', 400);
+    expect(d.checks[0]!.claim).toBe('signature-agent');
+  });
+
+  it('does not attribute a signature to a member it does not cover', async () => {
+    // Covers member sig1, but the header has the attacker's URL under sig1 after signing: the base changes.
+    const req = signed();
+    const d = await check({ ...req, headers: { ...req.headers, 'signature-agent': 'sig1="https://evil.example"' } });
+    expectDeny(d, 'ERR_SIGNATURE_INVALID', 401);
+  });
+
+  it('refuses a covered member that is missing from the header', async () => {
+    const req = signed();
+    const d = await check({ ...req, headers: { ...req.headers, 'signature-agent': 'other="https://agent.example"' } });
+    expectDeny(d, 'ERR_SIGNATURE_COMPONENT_MISSING', 401);
+    expect(d.checks[0]!.claim).toBe('signature-agent');
+  });
+});
