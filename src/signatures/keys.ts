@@ -300,8 +300,8 @@ function secretBytes(secret: unknown, encoding: 'utf8' | 'base64' | 'base64url',
   return bytes;
 }
 
-/** `{ keyid, secret, encoding?, algorithm? }`: the only way to configure an HMAC key. */
-function secretForm(input: Record<string, unknown>, path: string): SignatureKey {
+/** `{ keyid, secret, encoding?, algorithm? }`: the only way to configure an HMAC key (also for signing). */
+export function secretForm(input: Record<string, unknown>, path: string): SignatureKey {
   checkObject(input, path, ['keyid', 'secret', 'encoding', 'algorithm']);
   if (input.keyid === undefined) throw missing(`${path}.keyid`, 'a shared secret is only ever looked up by its keyid');
   const keyid = optionalString(input.keyid, `${path}.keyid`) as string;

@@ -4,7 +4,7 @@
  * make keys (`generateKeyPair`).
  */
 export { createSigner, signedFetch, type Signer, type SignableRequest } from './sign-request.js';
-export type { SignerOptions } from './options.js';
+export type { SecretSigningKey, SignerOptions } from './options.js';
 export type { SignerHeaders } from './request-fields.js';
 export { SigningError, type SigningErrorCode } from './errors.js';
 export {

@@ -10,15 +10,27 @@ import { parseComponentId, serializeSignatureParams } from '../signatures/parse.
 import { SIGNATURE_ALGORITHMS, type ComponentId, type SignatureAlgorithm } from '../signatures/types.js';
 import { joseAlgFor, orderedJwk } from './jwk.js';
 import { importPrivateKey } from './private-key.js';
+import { secretForm } from '../signatures/keys.js';
+
+function isSecretInput(value: unknown): value is SecretSigningKey & Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && 'secret' in value;
+}
+
+/** A shared secret for hmac-sha256 (plain RFC 9421 only). `encoding` says how a string is read (default `utf8`). */
+export interface SecretSigningKey {
+  secret: string | Uint8Array;
+  encoding?: 'utf8' | 'base64' | 'base64url';
+}
 
 /** Options of `createSigner` and `signedFetch`. Validated at construction: a bad value throws a ConfigError naming the option. */
 export interface SignerOptions {
   /**
    * The private key: a `KeyObject`, a private JWK (object or JSON text) or a PEM (PKCS#8, SEC1 or
    * PKCS#1). Ed25519 is recommended (small, fast, deterministic). A public key, a secret key or an
-   * encrypted PEM is refused (`ERR_CONFIG_INVALID_KEY`). Required.
+   * encrypted PEM is refused (`ERR_CONFIG_INVALID_KEY`). With `profile: "rfc9421"` it may also be a
+   * shared secret `{ secret, encoding? }` (hmac-sha256, at least 32 bytes; `keyid` required). Required.
    */
-  key: KeyObject | Jwk | string;
+  key: KeyObject | Jwk | string | SecretSigningKey;
   /**
    * The `keyid` signature parameter (RFC 9421 §2.3). Default: the RFC 7638 JWK thumbprint of the
    * public key, which is the only form Web Bot Auth allows, so with that profile any other value is
@@ -29,7 +41,8 @@ export interface SignerOptions {
    * The signature algorithm (RFC 9421 §3.3). Default: the one the key implies (Ed25519 → `ed25519`,
    * P-256 → `ecdsa-p256-sha256`, P-384 → `ecdsa-p384-sha384`, RSA-PSS → `rsa-pss-sha512`, or the JWK
    * `alg`). Required for a plain RSA key: `rsa-pss-sha512` (what Web Bot Auth uses) or
-   * `rsa-v1_5-sha256`. `hmac-sha256` is not supported: Web Bot Auth forbids shared secrets.
+   * `rsa-v1_5-sha256`. `hmac-sha256` comes with a `{ secret }` key, `rfc9421` only: Web Bot Auth
+   * forbids shared secrets.
    */
   algorithm?: SignatureAlgorithm;
   /**
@@ -243,13 +256,13 @@ export function resolveSignerOptions(options: unknown): ResolvedSignerOptions {
   if (o.key === undefined) throw missing('key', 'the private key to sign with (a KeyObject, a private JWK or a PEM)');
   if (o.algorithm !== undefined) {
     oneOf(o.algorithm, 'algorithm', SIGNATURE_ALGORITHMS, 'ed25519');
-    if (o.algorithm === 'hmac-sha256') {
+    if (o.algorithm === 'hmac-sha256' && (wba || !isSecretInput(o.key))) {
       throw new ConfigError(
         'ERR_CONFIG_INVALID_VALUE',
         'algorithm',
         wba
           ? 'Web Bot Auth forbids shared secrets (hmac-sha256): sign with an Ed25519, ECDSA or RSA key.'
-          : '`algorithm` hmac-sha256 is not supported by the signer: sign with an Ed25519, ECDSA or RSA key.',
+          : '`algorithm` hmac-sha256 needs `key: { secret }` (a shared secret of at least 32 bytes).',
       );
     }
   }
@@ -261,9 +274,19 @@ export function resolveSignerOptions(options: unknown): ResolvedSignerOptions {
     }
   }
   const agent = wba ? resolveAgent(o) : undefined;
-  const signing = importPrivateKey(o.key, 'key', { value: o.algorithm, path: 'algorithm' });
+  let signing: { key: KeyObject; algorithm: SignatureAlgorithm; thumbprint: string | undefined; publicMembers: Jwk };
+  if (isSecretInput(o.key)) {
+    if (wba) throw new ConfigError('ERR_CONFIG_INVALID_KEY', 'key', 'Web Bot Auth forbids shared secrets: sign with an Ed25519, ECDSA or RSA key, or use `profile: "rfc9421"`.');
+    const { secret, encoding, ...rest } = o.key;
+    checkObject(rest, 'key', []);
+    const imported = secretForm({ keyid: o.keyid, secret, encoding }, 'key');
+    // No key material in the published JWK of a shared secret: only what names it.
+    signing = { key: imported.key, algorithm: 'hmac-sha256', thumbprint: undefined, publicMembers: { kty: 'oct' } };
+  } else {
+    signing = importPrivateKey(o.key, 'key', { value: o.algorithm, path: 'algorithm' });
+  }
 
-  const keyid = paramString(o.keyid, 'keyid') ?? signing.thumbprint;
+  const keyid = paramString(o.keyid, 'keyid') ?? (signing.thumbprint as string);
   if (wba && keyid !== signing.thumbprint) {
     throw new ConfigError('ERR_CONFIG_INVALID_VALUE', 'keyid', 'Web Bot Auth requires `keyid` to be the key\'s JWK thumbprint (RFC 7638); leave `keyid` out to use it.');
   }
@@ -274,7 +297,7 @@ export function resolveSignerOptions(options: unknown): ResolvedSignerOptions {
   const expiresIn = duration(o.expiresIn, 'expiresIn', 300);
   if (expiresIn <= 0) throw invalid('expiresIn', 'a positive duration, such as 300 or "5m"', o.expiresIn);
 
-  const publicJwk = orderedJwk(signing.publicMembers, { kid: keyid, alg: joseAlgFor(signing.algorithm), use: 'sig' });
+  const publicJwk = orderedJwk(signing.publicMembers, { kid: keyid, alg: signing.algorithm === 'hmac-sha256' ? 'HS256' : joseAlgFor(signing.algorithm), use: 'sig' });
   return Object.freeze({
     key: signing.key,
     algorithm: signing.algorithm,

@@ -42,7 +42,8 @@ export interface Signer {
   readonly keyid: string;
   /**
    * The public key as a JWK (`kid` = keyid, `use: "sig"`, and `alg` for RSA keys): what a verifier
-   * configures, and what your key directory lists.
+   * configures, and what your key directory lists. For a shared secret it holds no key material:
+   * `{ kty: "oct", kid, alg: "HS256", use: "sig" }`.
    */
   readonly publicJwk: Jwk;
 }
