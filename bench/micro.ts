@@ -2,32 +2,21 @@
  * Micro benchmark: the cost of one decision next to the crypto floor and the two JWT libraries
  * people would otherwise reach for, in one process, on the same Approov-style HS256 tokens.
  *
- * Method: calibrate each case to batches of ~150 ms (capped at the token pool) and warm it up, then
- * time 15 rounds of one batch per case, in rotating order, and report each case's median µs/op
- * (min and max beside it). Interleaving makes a noisy moment on this shared machine hit every case
- * alike, which keeps the ratios to the floor honest. Inputs are built and the heap collected before
- * each batch, outside the timed loop. Async cases are awaited one at a time.
+ * Method: see bench/lib/measure.ts (calibrated batches, interleaved rounds, medians, noise probe).
+ * Async cases are awaited one at a time.
  */
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { jwtVerify } from 'jose';
 import jwt from 'jsonwebtoken';
 import { createGuard, type Guard, type GuardRequest } from '../src/index.js';
-import { describeEnvironment, environmentLines, machineBusySeconds, ownCpuSeconds, type Environment } from './lib/env.js';
-import { fmt, summarize, type Summary } from './lib/stats.js';
-import { markdownTable, textTable, type Table } from './lib/table.js';
+import { describeEnvironment, type Environment } from './lib/env.js';
+import { allPassed, caseTable, elapsed, expectAll, fastest, measureCases, methodNote, noiseNote, QUICK, type Case, type CaseResult, type Role } from './lib/measure.js';
+import { markdownSection, printSection } from './lib/report.js';
+import type { Table } from './lib/table.js';
 import { freshCopy, tokenFactory, type TokenFactory } from './lib/tokens.js';
 
-const QUICK = process.env.BENCH_QUICK === '1';
-const SETTINGS = QUICK
-  ? { batches: 5, batchMs: 50, warmupMs: 100, pool: 30_000 }
-  : { batches: 15, batchMs: 150, warmupMs: 400, pool: 100_000 };
-
-/** A round during which other processes used more than this share of a core is run again (at most MAX_DISCARDED times). */
-const NOISY = 0.25;
-const MAX_DISCARDED = QUICK ? 0 : 8;
+const SETTINGS = { pool: QUICK ? 30_000 : 100_000 };
 
 /** Targets, as ratios to the floor (µs/op of the case ÷ µs/op of the floor). */
 export const MICRO_TARGETS = { firstSeen: 1.5, repeated: 0.3 } as const;
@@ -36,30 +25,6 @@ const URL_HELLO = 'https://api.example.com/v1/hello';
 /** The bound header of cases f and g: an opaque user credential. */
 const AUTHORIZATION = 'Bearer 7f3c0a5e9b2d4c18a6e1f0b3d5c7e9a1';
 const DEFAULT_TOKEN_CACHE = 10_000;
-
-type Role = 'floor' | 'peer' | 'target' | 'info';
-
-interface Case {
-  readonly id: string;
-  readonly name: string;
-  readonly role: Role;
-  /** Largest acceptable ratio to the floor, for role `target`. */
-  readonly target?: number;
-  /** Builds the inputs of the next batch of `n` operations. Not timed. */
-  prepare(n: number): void | Promise<void>;
-  /** Runs the prepared batch and returns the elapsed nanoseconds. Throws if any operation failed. */
-  run(n: number): Promise<number>;
-}
-
-interface CaseResult {
-  readonly id: string;
-  readonly name: string;
-  readonly role: Role;
-  readonly target: number | undefined;
-  readonly opsPerBatch: number;
-  /** µs per operation, one sample per batch. */
-  readonly usPerOp: Summary;
-}
 
 export interface MicroReport {
   readonly env: Environment;
@@ -151,14 +116,6 @@ function toRequests(tokens: readonly string[], bound: boolean): GuardRequest[] {
   });
 }
 
-function elapsed(start: bigint): number {
-  return Number(process.hrtime.bigint() - start);
-}
-
-function expectAll(id: string, ok: number, n: number): void {
-  if (ok !== n) throw new Error(`micro case ${id}: ${n - ok} of ${n} operations did not give the expected result`);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Cases. Each has its own loop so that each loop's call site stays monomorphic.
 
@@ -178,7 +135,7 @@ function floorCase(pool: TokenPool, key: KeyObject): Case {
         if (floorVerify(tokens[i]!, key, Date.now() / 1000) !== undefined) ok++;
       }
       const ns = elapsed(start);
-      expectAll('a', ok, n);
+      expectAll('micro', 'a', ok, n);
       return ns;
     },
   };
@@ -204,7 +161,7 @@ function joseCase(pool: TokenPool, key: JoseKey, form: string): Case {
         if (payload.exp !== undefined) ok++;
       }
       const ns = elapsed(start);
-      expectAll('b', ok, n);
+      expectAll('micro', 'b', ok, n);
       return ns;
     },
   };
@@ -228,7 +185,7 @@ function jsonwebtokenCase(pool: TokenPool, key: KeyObject): Case {
         if (typeof payload === 'object' && payload.exp !== undefined) ok++;
       }
       const ns = elapsed(start);
-      expectAll('c', ok, n);
+      expectAll('micro', 'c', ok, n);
       return ns;
     },
   };
@@ -284,7 +241,7 @@ function guardCase(o: GuardCaseOptions, secretBase64: string): Case {
         if (decision.outcome === 'allow' && decision.reason === 'OK' && decision.checks[0]?.cached === expectCached) ok++;
       }
       const ns = elapsed(start);
-      expectAll(o.id, ok, n);
+      expectAll('micro', o.id, ok, n);
       return ns;
     },
   };
@@ -293,101 +250,6 @@ function guardCase(o: GuardCaseOptions, secretBase64: string): Case {
 // ---------------------------------------------------------------------------------------------
 // Measurement
 
-function exposeGc(): () => void {
-  const existing = (globalThis as { gc?: () => void }).gc;
-  if (typeof existing === 'function') return existing;
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-}
-
-const gc = exposeGc();
-
-async function timeBatch(c: Case, n: number): Promise<number> {
-  await c.prepare(n);
-  gc();
-  return c.run(n);
-}
-
-/** Finds the batch size that takes about `batchMs`, capped at the token pool. */
-async function calibrate(c: Case, cap: number): Promise<number> {
-  let n = 500;
-  for (;;) {
-    const ns = await timeBatch(c, n);
-    if (ns >= 25e6 || n >= cap) {
-      const perOp = ns / n;
-      return Math.max(500, Math.min(cap, Math.round((SETTINGS.batchMs * 1e6) / perOp)));
-    }
-    n = Math.min(cap, n * 4);
-  }
-}
-
-/** Calibrates and warms one case up; returns its batch size. */
-async function prepareCase(c: Case, cap: number): Promise<number> {
-  const n = await calibrate(c, cap);
-  const warmupEnd = performance.now() + SETTINGS.warmupMs;
-  let warmups = 0;
-  while (warmups < 2 || performance.now() < warmupEnd) {
-    await timeBatch(c, n);
-    warmups++;
-  }
-  return n;
-}
-
-/** Share of a core other processes used since `start` (this process excluded); `undefined` without /proc. */
-interface NoiseProbe {
-  readonly machine: number | undefined;
-  readonly own: number;
-  readonly wall: number;
-}
-
-function probe(): NoiseProbe {
-  return { machine: machineBusySeconds(), own: ownCpuSeconds(), wall: performance.now() };
-}
-
-function othersSince(start: NoiseProbe): number | undefined {
-  const end = probe();
-  if (start.machine === undefined || end.machine === undefined) return undefined;
-  return Math.max(0, end.machine - start.machine - (end.own - start.own)) / ((end.wall - start.wall) / 1000);
-}
-
-interface Timed {
-  readonly samples: number[][];
-  /** Mean share of a core other processes used during the kept rounds. */
-  readonly others: number | undefined;
-  readonly discarded: number;
-}
-
-/**
- * Times every case in rounds, one batch of each per round, rotating the order: on a shared machine
- * a noisy second then lands on all cases alike instead of on whichever ran during it. A round during
- * which other processes used more than NOISY of a core is thrown away and run again (a few at most).
- */
-async function measureInterleaved(cases: readonly Case[], sizes: readonly number[]): Promise<Timed> {
-  const samples: number[][] = cases.map(() => []);
-  let discarded = 0;
-  let othersTotal = 0;
-  let othersKnown = true;
-  for (let round = 0, kept = 0; kept < SETTINGS.batches; round++) {
-    const start = probe();
-    const row: number[] = [];
-    for (let k = 0; k < cases.length; k++) {
-      const i = (k + round) % cases.length;
-      const n = sizes[i]!;
-      row[i] = (await timeBatch(cases[i]!, n)) / n / 1000;
-    }
-    const others = othersSince(start);
-    if (others !== undefined && others > NOISY && discarded < MAX_DISCARDED) {
-      discarded++;
-      continue;
-    }
-    if (others === undefined) othersKnown = false;
-    else othersTotal += others;
-    row.forEach((value, i) => samples[i]!.push(value));
-    kept++;
-  }
-  return { samples, others: othersKnown ? othersTotal / SETTINGS.batches : undefined, discarded };
-}
-
 /** jose on Node takes a CryptoKey or a KeyObject (converted once and cached); use whichever is faster here. */
 async function fastestJoseKey(pool: TokenPool, secret: Buffer): Promise<{ key: JoseKey; form: string }> {
   const cryptoKey = await crypto.subtle.importKey('raw', new Uint8Array(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
@@ -395,31 +257,13 @@ async function fastestJoseKey(pool: TokenPool, secret: Buffer): Promise<{ key: J
     { key: cryptoKey as JoseKey, form: 'CryptoKey from subtle.importKey' },
     { key: createSecretKey(secret) as JoseKey, form: 'KeyObject from createSecretKey' },
   ];
-  let best = candidates[0]!;
-  let bestUs = Infinity;
-  for (const candidate of candidates) {
-    const c = joseCase(pool.view(), candidate.key, candidate.form);
-    await timeBatch(c, 5000);
-    const samples: number[] = [];
-    for (let i = 0; i < 5; i++) samples.push((await timeBatch(c, 5000)) / 5000);
-    const us = summarize(samples).median;
-    if (us < bestUs) {
-      bestUs = us;
-      best = candidate;
-    }
-  }
-  return best;
+  return fastest(candidates, (candidate) => joseCase(pool.view(), candidate.key, candidate.form));
 }
 
 function makePool(factory: TokenFactory, size: number, bindTo?: string): TokenPool {
   const tokens = new Array<string>(size);
   for (let i = 0; i < size; i++) tokens[i] = factory.make(bindTo === undefined ? {} : { bindTo });
   return new TokenPool(tokens);
-}
-
-function verdict(result: CaseResult, floorUs: number): string {
-  if (result.target === undefined) return result.role === 'floor' ? '' : 'info';
-  return result.usPerOp.median / floorUs <= result.target ? 'PASS' : 'MISS';
 }
 
 export async function runMicro(log: (line: string) => void = console.log): Promise<MicroReport> {
@@ -477,71 +321,27 @@ export async function runMicro(log: (line: string) => void = console.log): Promi
     ),
   ];
 
-  const sizes: number[] = [];
-  for (const c of cases) {
-    sizes.push(await prepareCase(c, SETTINGS.pool));
-    log(`micro: (${c.id}) calibrated and warmed up`);
-  }
-  log(`micro: timing ${SETTINGS.batches} interleaved rounds…`);
-  const { samples, others, discarded } = await measureInterleaved(cases, sizes);
-  const results: CaseResult[] = cases.map((c, i) => ({
-    id: c.id,
-    name: c.name,
-    role: c.role,
-    target: c.target,
-    opsPerBatch: sizes[i]!,
-    usPerOp: summarize(samples[i]!),
-  }));
-  const floorUs = results[0]!.usPerOp.median;
-  const table: Table = {
-    columns: ['case', 'median µs/op', 'min', 'max', 'ops/batch', '× floor', 'target', 'result'],
-    numeric: new Set([1, 2, 3, 4, 5]),
-    rows: results.map((r) => [
-      `(${r.id}) ${r.name}`,
-      fmt(r.usPerOp.median),
-      fmt(r.usPerOp.min),
-      fmt(r.usPerOp.max),
-      r.opsPerBatch.toLocaleString('en-US'),
-      `${(r.usPerOp.median / floorUs).toFixed(2)}×`,
-      r.target === undefined ? '' : `≤ ${r.target.toFixed(2)}×`,
-      verdict(r, floorUs),
-    ]),
-  };
+  const measured = await measureCases('micro', cases, SETTINGS.pool, log);
+  const { results } = measured;
+  const table = caseTable(results);
   const notes = [
-    `Each case is calibrated to ~${SETTINGS.batchMs} ms batches and warmed up (≥ ${SETTINGS.warmupMs} ms), then timed in ${SETTINGS.batches} rounds of one batch per case, order rotating; µs/op is the median batch (min/max beside it).`,
+    methodNote(),
     'Tokens: HS256, 32-byte secret, {exp: now+3600 as a float, did}; every operation gets a fresh string (as a parsed header would be).',
     'jose is async and verifies with WebCrypto (crypto.subtle); each call is awaited. The others are synchronous node:crypto (bonafide.check is async, awaited).',
     `(d) and (f) get a new guard per batch whose token cache holds the whole batch, so every check is a miss that gets cached; (d2) uses one guard with the default cache of ${cacheNote} while tokens cycle through ${SETTINGS.pool.toLocaleString('en-US')}, so every check also evicts the oldest entry.`,
     '(d0) is (d) with the token cache disabled (`cache: { tokens: 0 }`): the guard pipeline without the cost of caching.',
     `(e) and (g) send the same token text every time (cache hit); time and binding checks still run per request. (e2) does the same with ${DEFAULT_TOKEN_CACHE - 1} other tokens in the cache, as on a server with many clients.`,
-    others === undefined
-      ? 'Noise: unknown (no /proc).'
-      : `Noise: other processes used ${Math.round(others * 100)}% of a core on average during the kept rounds (this process uses one); ` +
-        `${discarded} round(s) were thrown away and run again because they used more than ${Math.round(NOISY * 100)}%.` +
-        (others > NOISY ? ' THESE FIGURES ARE NOT RELIABLE: run again on a quieter machine.' : ''),
+    noiseNote(measured),
   ];
-  const passed = results.every((r) => r.target === undefined || verdict(r, floorUs) === 'PASS');
-  return { env, results, table, notes, passed };
+  return { env, results, table, notes, passed: allPassed(results) };
 }
 
 export function printMicro(report: MicroReport, log: (line: string) => void = console.log): void {
-  log('');
-  log('== bonafide micro benchmark ==');
-  for (const line of environmentLines(report.env)) log(line);
-  log('');
-  log(textTable(report.table));
-  log('');
-  for (const note of report.notes) log(`- ${note}`);
+  printSection('bonafide micro benchmark', report, log);
 }
 
 export function microMarkdown(report: MicroReport): string {
-  return [
-    '### Micro benchmark: one decision vs the HS256 floor',
-    '',
-    markdownTable(report.table),
-    '',
-    ...report.notes.map((n) => `- ${n}`),
-  ].join('\n');
+  return markdownSection('Micro benchmark: one decision vs the HS256 floor', report);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

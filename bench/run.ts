@@ -1,7 +1,8 @@
 /**
- * `npm run bench` — the micro benchmark, then the HTTP benchmark; `npm run bench -- micro` or
- * `-- http` runs one. `BENCH_QUICK=1` for a short, rough run. Prints both tables and writes a
- * Markdown summary to `.bench/results.md` for the README.
+ * `npm run bench` — the micro benchmark, the HTTP benchmark, then the signature benchmark (micro
+ * and HTTP); `npm run bench -- micro`, `-- http` or `-- signatures` runs one (or name several).
+ * `BENCH_QUICK=1` for a short, rough run. Prints the tables and writes a Markdown summary to
+ * `.bench/results.md` for the README.
  *
  * Exits 1 when a benchmark could not be trusted (a wrong answer, a non-2xx response); a missed
  * target is reported, not an error.
@@ -11,15 +12,25 @@ import { fileURLToPath } from 'node:url';
 import { httpMarkdown, printHttp, runHttp, type HttpReport } from './http.js';
 import { describeEnvironment, environmentLines } from './lib/env.js';
 import { microMarkdown, printMicro, runMicro, type MicroReport } from './micro.js';
+import {
+  printSignatureHttp,
+  printSignatureMicro,
+  runSignatureHttp,
+  runSignatureMicro,
+  signatureHttpMarkdown,
+  signatureMicroMarkdown,
+  type SignatureHttpReport,
+  type SignatureMicroReport,
+} from './signatures.js';
 
-const PARTS = ['micro', 'http'] as const;
+const PARTS = ['micro', 'http', 'signatures'] as const;
 type Part = (typeof PARTS)[number];
 
 function selectedParts(args: readonly string[]): Part[] {
   if (args.length === 0) return [...PARTS];
   const unknown = args.filter((a) => !PARTS.includes(a as Part));
   if (unknown.length > 0) {
-    console.error(`bench: unknown part(s) ${unknown.join(', ')}; use ${PARTS.join(' and/or ')}`);
+    console.error(`bench: unknown part(s) ${unknown.join(', ')}; use one or more of ${PARTS.join(', ')}`);
     process.exit(2);
   }
   return PARTS.filter((p) => args.includes(p));
@@ -31,6 +42,8 @@ const started = performance.now();
 
 let micro: MicroReport | undefined;
 let http: HttpReport | undefined;
+let sigMicro: SignatureMicroReport | undefined;
+let sigHttp: SignatureHttpReport | undefined;
 const errors: string[] = [];
 // Each table is printed as soon as its part finishes, so a failure later does not lose it.
 if (parts.includes('micro')) {
@@ -49,8 +62,22 @@ if (parts.includes('http')) {
     errors.push(`http: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
+if (parts.includes('signatures')) {
+  try {
+    sigMicro = await runSignatureMicro();
+    printSignatureMicro(sigMicro);
+  } catch (error) {
+    errors.push(`signatures (micro): ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    sigHttp = await runSignatureHttp();
+    printSignatureHttp(sigHttp);
+  } catch (error) {
+    errors.push(`signatures (http): ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
-const env = micro?.env ?? http?.env ?? describeEnvironment();
+const env = micro?.env ?? http?.env ?? sigMicro?.env ?? sigHttp?.env ?? describeEnvironment();
 const markdown = [
   '## Benchmarks',
   '',
@@ -59,6 +86,8 @@ const markdown = [
   '',
   ...(micro === undefined ? [] : [microMarkdown(micro), '']),
   ...(http === undefined ? [] : [httpMarkdown(http), '']),
+  ...(sigMicro === undefined ? [] : [signatureMicroMarkdown(sigMicro), '']),
+  ...(sigHttp === undefined ? [] : [signatureHttpMarkdown(sigHttp), '']),
   ...(errors.length === 0 ? [] : ['**Failed:**', '', ...errors.map((e) => `- ${e}`), '']),
 ].join('\n');
 const out = fileURLToPath(new URL('../.bench/results.md', import.meta.url));
@@ -68,8 +97,11 @@ await writeFile(out, markdown);
 const verdicts = [
   micro === undefined ? undefined : `micro targets ${micro.passed ? 'all PASS' : 'MISSED (see table)'}`,
   http === undefined ? undefined : `http target ${http.passed ? 'PASS for every framework' : 'MISSED (see table)'}`,
+  sigMicro === undefined ? undefined : `signature targets ${sigMicro.passed ? 'all PASS' : 'MISSED (see table)'}`,
 ].filter((v) => v !== undefined);
 console.log(`\nbench: ${verdicts.length === 0 ? 'no results' : verdicts.join('; ')}. Summary written to .bench/results.md (${((performance.now() - started) / 1000).toFixed(0)} s).`);
 for (const error of errors) console.error(`bench: FAILED — ${error}`);
 if (http !== undefined && http.failures.length > 0) console.error('bench: the HTTP run had wrong answers; its figures are not valid.');
-if (errors.length > 0 || (http !== undefined && http.failures.length > 0)) process.exitCode = 1;
+if (sigHttp !== undefined && sigHttp.failures.length > 0) console.error('bench: the signature HTTP run had wrong answers; its figures are not valid.');
+const wrong = [http, sigHttp].some((report) => report !== undefined && report.failures.length > 0);
+if (errors.length > 0 || wrong) process.exitCode = 1;

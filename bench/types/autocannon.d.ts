@@ -1,7 +1,17 @@
 // The parts of autocannon's programmatic API the HTTP benchmark uses (the package ships no types).
 declare module 'autocannon' {
+  /** One entry of `requests`; `setupRequest` runs before each request is sent and returns what to send. */
+  interface RequestSpec {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    setupRequest?: (request: RequestSpec, context: Record<string, unknown>) => RequestSpec | null | undefined;
+  }
+
   interface Options {
     url: string;
+    requests?: RequestSpec[];
     connections?: number;
     pipelining?: number;
     duration?: number;
@@ -42,5 +52,5 @@ declare module 'autocannon' {
 
   function autocannon(options: Options): Promise<Result>;
   export default autocannon;
-  export type { Options, Result };
+  export type { Options, RequestSpec, Result };
 }
