@@ -11,7 +11,7 @@
  */
 import { isAuthority } from '../lib/authority.js';
 import type { ComponentId, SignatureProblem, SignedMessage } from './types.js';
-import { reserializeField, serializeMember, structuredTypeOf, tryParseDictionary } from './structured-fields.js';
+import { parseDictionaryShared, reserializeField, serializeMember, structuredTypeOf, tryParseDictionary } from './structured-fields.js';
 
 /** Why a component value could not be produced, kept apart from a value (a header may well say `malformed`). */
 export interface ComponentFailure {
@@ -360,7 +360,8 @@ function trimEndWhitespace(text: string): string {
 function dictionaryMember(name: string, combined: string, key: string): string | ComponentFailure {
   const type = structuredTypeOf(name);
   if (type !== undefined && type !== 'dictionary') return INVALID;
-  const dictionary = tryParseDictionary(combined);
+  // Signature-Agent is parsed again by the profile for the same request: share one parse.
+  const dictionary = name === 'signature-agent' ? parseDictionaryShared(combined) : tryParseDictionary(combined);
   if (dictionary === undefined) return INVALID;
   const member = dictionary.get(key);
   if (member === undefined) return MISSING;

@@ -1,4 +1,5 @@
-import { isInnerList, parseDictionary, parseItem, Token } from 'structured-headers';
+import { isInnerList, parseItem, Token } from 'structured-headers';
+import { parseDictionaryShared } from './structured-fields.js';
 import type { ParsedSignature } from './types.js';
 
 /** The same cap as for Signature-Input and Signature: a longer Signature-Agent is never parsed. */
@@ -63,24 +64,16 @@ export function agentOf(header: string | null, signature: Pick<ParsedSignature, 
 function wholeHeader(header: string, label: string): AgentReference | AgentProblem {
   const legacy = legacyValue(header);
   if (legacy !== 'malformed') return legacy;
-  let dictionary: ReturnType<typeof parseDictionary>;
-  try {
-    dictionary = parseDictionary(header);
-  } catch {
-    return 'malformed';
-  }
+  const dictionary = parseDictionaryShared(header);
+  if (dictionary === undefined) return 'malformed';
   if (dictionary.has(label)) return dictionaryMember(header, label);
   if (dictionary.size !== 1) return dictionary.size === 0 ? 'malformed' : 'ambiguous';
   return dictionaryMember(header, dictionary.keys().next().value!);
 }
 
 function dictionaryMember(header: string, key: string): AgentReference | AgentProblem {
-  let dictionary: ReturnType<typeof parseDictionary>;
-  try {
-    dictionary = parseDictionary(header);
-  } catch {
-    return 'malformed';
-  }
+  const dictionary = parseDictionaryShared(header);
+  if (dictionary === undefined) return 'malformed';
   const member = dictionary.get(key);
   if (member === undefined) return 'member-missing';
   if (isInnerList(member)) return 'unsupported';

@@ -43,6 +43,24 @@ export function tryParseDictionary(text: string): Dictionary | undefined {
   }
 }
 
+/** Short dictionaries parsed lately, by their text: a Signature-Agent value repeats across an agent's requests. */
+const recentDictionaries = new Map<string, Dictionary | undefined>();
+const MEMO_ENTRIES = 256;
+const MEMO_TEXT_LENGTH = 512;
+
+/**
+ * `tryParseDictionary` through a small memo (at most 256 texts of at most 512 characters, forgotten
+ * all at once when full). The result is shared: callers must only read it.
+ */
+export function parseDictionaryShared(text: string): Dictionary | undefined {
+  if (text.length > MEMO_TEXT_LENGTH) return tryParseDictionary(text);
+  if (recentDictionaries.has(text)) return recentDictionaries.get(text);
+  const dictionary = tryParseDictionary(text);
+  if (recentDictionaries.size >= MEMO_ENTRIES) recentDictionaries.clear();
+  recentDictionaries.set(text, dictionary);
+  return dictionary;
+}
+
 /** Parses a List (RFC 8941 §4.2.1); `undefined` instead of throwing on bad input. */
 export function tryParseList(text: string): List | undefined {
   try {

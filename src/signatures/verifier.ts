@@ -55,11 +55,15 @@ const PROBLEM_REASONS: Record<SignatureProblem, ReasonCode> = {
 };
 
 interface Parsed {
+  /** The Signature-Input the entries were parsed with (the cache is keyed by the shorter Signature). */
+  readonly input: string;
   readonly entries: readonly ParsedSignature[] | 'malformed' | 'too-large';
   readonly expiresAt: number;
 }
 
 interface Verified {
+  /** The signature base that verified (the cache is keyed by keyid and signature bytes). */
+  readonly base: string;
   readonly expiresAt: number;
 }
 
@@ -140,12 +144,12 @@ export class SignatureVerifier {
     return Promise.all(results).then((checks) => this.#conclude(checks));
   }
 
+  /** Keyed by the Signature text (short), checked against the Signature-Input: a hit needs both equal. */
   #parse(input: string, signature: string, nowMs: number): Parsed['entries'] {
-    const cacheKey = input + '\n' + signature;
-    const hit = this.#parsed.get(cacheKey, nowMs);
-    if (hit !== undefined) return hit.entries;
+    const hit = this.#parsed.get(signature, nowMs);
+    if (hit !== undefined && hit.input === input) return hit.entries;
     const entries = parseSignatures(input, signature);
-    this.#parsed.set(cacheKey, { entries, expiresAt: nowMs + 300_000 });
+    if (signature.length <= 2048) this.#parsed.set(signature, { input, entries, expiresAt: nowMs + 300_000 });
     return entries;
   }
 
@@ -319,12 +323,13 @@ export class SignatureVerifier {
     const base = signatureBase(request, signature);
     if (typeof base !== 'string' || isProblem(base)) return this.#result(signature, 'invalid', PROBLEM_REASONS[base as SignatureProblem], agentExtra);
 
-    const cacheKey = key.keyid + '\n' + signatureText(signature) + '\n' + base;
-    let cached = true;
-    if (this.#verified.get(cacheKey, nowMs) === undefined) {
-      cached = false;
+    // Keyed by key and signature bytes; a hit also needs the very same base (same keyid, base and bytes).
+    const cacheKey = key.keyid + '\n' + signatureText(signature);
+    const hit = this.#verified.get(cacheKey, nowMs);
+    const cached = hit !== undefined && hit.base === base;
+    if (!cached) {
       if (!verifyWith(key, base, signature.signature)) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_INVALID', agentExtra);
-      this.#verified.set(cacheKey, { expiresAt: this.#cacheUntil(signature, nowMs) });
+      this.#verified.set(cacheKey, { base, expiresAt: this.#cacheUntil(signature, nowMs) });
     }
     const extra = { ...agentExtra, cached };
     if (digestCovered) return this.#checkDigest(request, signature, key.keyid, extra, nowMs);

@@ -13,7 +13,7 @@ describe('hmac-sha256 signing (rfc9421)', () => {
   const signer = createSigner({ profile: 'rfc9421', key: { secret: secret.toString('base64'), encoding: 'base64' }, keyid: 'internal' });
 
   it('signs requests the guard verifies with the same secret', async () => {
-    const headers = { host: 'api.example.com', ...signer.headers({ method: 'POST', url, body: '{"a":1}' }) };
+    const headers: Record<string, string> = { host: 'api.example.com', ...signer.headers({ method: 'POST', url, body: '{"a":1}' }) };
     expect(headers['signature-input']).toMatch(/^sig1=\("@method" "@authority" "@path" "@query" "content-digest"\);created=\d+;keyid="internal";alg="hmac-sha256";expires=\d+;nonce="[^"]+"$/);
     const guard = createGuard({ signatures: { profile: 'rfc9421', keys: [{ keyid: 'internal', secret }] } });
     const d = await guard.check({ method: 'POST', url, headers, readBody: async () => Buffer.from('{"a":1}') });
