@@ -19,8 +19,8 @@ import type { ResolvedSignatureRequirements } from './signatures/options.js';
 import { installKeyOf } from './signatures/install.js';
 import { UNAVAILABLE_REASONS, type SignatureOutcome } from './signatures/verifier.js';
 
-/** The installation signature's outcome; undefined when there was no verified token to take the key from. */
-type InstallOutcome = SignatureOutcome | undefined;
+/** The installation signature's outcome. */
+type InstallOutcome = SignatureOutcome;
 
 /** A configured guard. Build it once and share it: it holds the key and token caches. */
 export interface Guard {
@@ -139,16 +139,18 @@ class GuardImpl implements Guard {
   /** The installation signature, checked with the `ipk` of the verified attestation token. */
   #install(request: NormalizedRequest, now: number, attestation: AttestationState | undefined): InstallOutcome | Promise<SignatureOutcome> {
     const principal = attestation?.principal;
-    const single = (reason: ReasonCode): SignatureOutcome => ({
-      checks: [{ check: 'signature', verifier: 'install', outcome: 'invalid', reason }],
+    const single = (outcome: 'invalid' | 'unverified', reason: ReasonCode): SignatureOutcome => ({
+      checks: [{ check: 'signature', verifier: 'install', outcome, reason }],
       principal: undefined,
       reason,
     });
-    // Without a verified token there is no key; the attestation check reports why.
-    if (principal === undefined || !principal.verified) return undefined;
-    if (principal.installPublicKey === undefined) return single('ERR_INSTALL_KEY_MISSING');
+    // Without a verified token there is no key: fail closed (a required attestation check, which comes
+    // first, reports why; with attestation optional or off, this check does).
+    if (principal === undefined || !principal.verified || principal.installPublicKey === undefined) {
+      return single('unverified', 'ERR_INSTALL_KEY_MISSING');
+    }
     const key = installKeyOf(principal.installPublicKey, now);
-    if (key === undefined) return single('ERR_INSTALL_KEY_INVALID');
+    if (key === undefined) return single('invalid', 'ERR_INSTALL_KEY_INVALID');
     const install = this.#config.install!;
     return install.verify(request, now, install.config.require, key);
   }

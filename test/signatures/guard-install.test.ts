@@ -86,3 +86,13 @@ describe('installation message signing', () => {
     expect(() => createGuard({ signatures: {}, installSignature: true })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_MISSING_OPTION', path: 'installSignature' }));
   });
 });
+
+describe('installation signing without a verified token', () => {
+  it('fails closed when attestation is optional and no token is sent', async () => {
+    const guard = createGuard(options({ require: { attestation: 'optional' } }));
+    const { 'approov-token': _t, ...headers } = request().headers;
+    const d = await guard.check({ ...request(), headers });
+    expect(d).toMatchObject({ outcome: 'deny', reason: 'ERR_INSTALL_KEY_MISSING', status: 401 });
+    expect(d.checks.at(-1)).toMatchObject({ verifier: 'install', outcome: 'unverified' });
+  });
+});
