@@ -20,7 +20,9 @@ export default defineConfig([
     clean: true,
     target: 'node20',
     platform: 'node',
-    external: ['express', 'koa', 'fastify', 'fastify-plugin', 'jose'],
+    external: ['express', 'koa', 'fastify', 'fastify-plugin', 'jose', '@opentelemetry/api'],
+    // The policy JSON Schema ships beside the code, for editors and other validators.
+    onSuccess: 'node -e "require(\'node:fs\').copyFileSync(\'src/policy/policy.schema.json\', \'dist/policy.schema.json\')"',
   },
   {
     entry: { cli: 'src/cli/main.ts' },

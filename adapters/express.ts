@@ -6,6 +6,7 @@ import type { GuardRequest } from '../src/request.js';
 import {
   INTERNAL_ERROR,
   absoluteUrl,
+  allowHeaders,
   adapterOptions,
   decideWith,
   firstValue,
@@ -72,7 +73,11 @@ export function bonafide(guardOrOptions: Guard | GuardOptions, options?: Express
 
   const apply = (decision: Decision, req: Request, res: Response, next: NextFunction): void => {
     req.bonafide = decision;
-    if (decision.outcome === 'allow') return next();
+    if (decision.outcome === 'allow') {
+      const headers = allowHeaders(decision);
+      if (headers !== undefined) for (const name in headers) res.setHeader(name, headers[name]!);
+      return next();
+    }
     if (onDeny === undefined) return writeDeny(res, respondTo(guard, decision));
     try {
       const pending = onDeny(decision, req, res, next);

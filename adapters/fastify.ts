@@ -8,6 +8,7 @@ import type { GuardOptions } from '../src/options.js';
 import {
   INTERNAL_ERROR,
   absoluteUrl,
+  allowHeaders,
   decideWith,
   localAuthority,
   nodeBodyReader,
@@ -54,7 +55,11 @@ const plugin: FastifyPluginAsync<FastifyBonafideOptions> = async (fastify: Fasti
   fastify.decorateRequest('bonafide', null);
   const apply = (decision: Decision, request: FastifyRequest, reply: FastifyReply, done: HookDone): void => {
     request.bonafide = decision;
-    if (decision.outcome === 'allow') return done();
+    if (decision.outcome === 'allow') {
+      const headers = allowHeaders(decision);
+      if (headers !== undefined) reply.headers(headers);
+      return done();
+    }
     if (onDeny !== undefined) {
       // onDeny sends the reply; `done` is not called, so the route handler does not run.
       Promise.resolve()

@@ -5,6 +5,7 @@ import type { GuardOptions } from '../src/options.js';
 import {
   INTERNAL_ERROR,
   absoluteUrl,
+  allowHeaders,
   adapterOptions,
   decideWith,
   localAuthority,
@@ -59,7 +60,11 @@ export function bonafide(guardOrOptions: Guard | GuardOptions, options?: KoaOpti
 
   const apply = (decision: Decision, ctx: KoaContext, next: () => Promise<unknown>): unknown => {
     ctx.state.bonafide = decision;
-    if (decision.outcome === 'allow') return next();
+    if (decision.outcome === 'allow') {
+      const headers = allowHeaders(decision);
+      if (headers !== undefined) ctx.set(headers);
+      return next();
+    }
     if (onDeny !== undefined) return onDeny(decision, ctx);
     const response = respondTo(guard, decision);
     ctx.status = response.status;

@@ -7,6 +7,7 @@ import { checkObject, optionalFunction } from '../src/lib/validate.js';
 import type { GuardOptions } from '../src/options.js';
 import { ANONYMOUS } from '../src/principal.js';
 import { BodyTooLargeError } from '../src/signatures/verifier.js';
+import { rateLimitHeaders } from '../src/limits/response-headers.js';
 
 /** Logic two or more adapters need. Internal: not part of any package entry point. */
 
@@ -54,6 +55,9 @@ export const INTERNAL_ERROR: DenyDecision = Object.freeze({
   checks: Object.freeze([]),
   mode: 'enforce',
   route: null,
+  rule: null,
+  policy: null,
+  dryRun: Object.freeze([]),
   durationMs: 0,
   monitor: false,
   failedOpen: false,
@@ -231,4 +235,9 @@ function readNodeStream(req: NodeRequestLike, maxBytes: number): Promise<Uint8Ar
     req.on('error', onError);
     req.on('aborted', onError);
   });
+}
+
+/** Headers for an allowed response: the IETF rate-limit fields when the request was counted against a limit. */
+export function allowHeaders(decision: Decision): Record<string, string> | undefined {
+  return decision.rateLimit === undefined ? undefined : rateLimitHeaders(decision.rateLimit, false);
 }

@@ -241,6 +241,26 @@ export const REASONS = {
     title: 'Replay store unavailable',
     detail: 'The store that records signature nonces could not be reached; try again shortly.',
   },
+  ERR_POLICY_DENIED: {
+    status: 403,
+    title: 'Denied by policy',
+    detail: 'The caller is not allowed here by the policy in force.',
+  },
+  ERR_POLICY_CHALLENGE: {
+    status: 401,
+    title: 'Proof requested by policy',
+    detail: 'The policy in force asks this caller to prove who it is (sign the request, or send an attestation token).',
+  },
+  ERR_PROOF_REQUIRED: {
+    status: 401,
+    title: 'Proof required',
+    detail: 'This route only admits callers that prove who they are with the kind of proof the policy names.',
+  },
+  ERR_RATE_LIMITED: {
+    status: 429,
+    title: 'Rate limited',
+    detail: 'Too many requests for this caller; retry after the time in Retry-After.',
+  },
   ERR_KEYS_UNAVAILABLE: {
     status: 503,
     title: 'Verification keys unavailable',
@@ -301,6 +321,26 @@ export interface CheckResult {
   readonly replay?: 'checked' | 'not-checked' | 'unavailable';
 }
 
+/** The policy a decision was made under. */
+export interface PolicyInForce {
+  readonly version: number;
+  readonly hash: string;
+}
+
+/** The rate limit a decision was counted against. */
+export interface RateLimitInfo {
+  /** The limit's id: the rule id, or `default`. */
+  readonly policy: string;
+  readonly limit: number;
+  readonly remaining: number;
+  /** Seconds until a request would be allowed (0 when allowed). */
+  readonly retryAfter: number;
+  /** Seconds until the limit fully resets. */
+  readonly reset: number;
+  /** Seconds of the limit's period. */
+  readonly window: number;
+}
+
 interface DecisionBase {
   readonly principal: Principal;
   /** Results of every verifier that ran, in order. */
@@ -309,6 +349,17 @@ interface DecisionBase {
   readonly mode: Mode;
   /** The route pattern that scoped this request, or `null` when the global requirements applied. */
   readonly route: string | null;
+  /**
+   * What in the policy decided: a rule id, a list entry (`list:bad`, `list:good`), a category key, or
+   * `default`; `null` without a policy (or when a check denied before the policy was consulted).
+   */
+  readonly rule: string | null;
+  /** The policy version and content hash the decision was made under; `null` without a policy. */
+  readonly policy: PolicyInForce | null;
+  /** Dry-run rules that matched: what each would have done. */
+  readonly dryRun: readonly { readonly rule: string; readonly wouldAction: string }[];
+  /** The rate limit the request was counted against, when one applied. */
+  readonly rateLimit?: RateLimitInfo;
   /** Wall time spent deciding, in milliseconds. */
   readonly durationMs: number;
 }

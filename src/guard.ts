@@ -7,6 +7,8 @@ import {
   type DenyReason,
   type DenyResponse,
   type DenyStatus,
+  type PolicyInForce,
+  type RateLimitInfo,
   type Mode,
   type ReasonCode,
   type Requirement,
@@ -17,6 +19,16 @@ import { normalizeRequest, type GuardRequest, type NormalizedRequest } from './r
 import { acceptSignature } from './signatures/accept-signature.js';
 import type { ResolvedSignatureRequirements } from './signatures/options.js';
 import { installKeyOf } from './signatures/install.js';
+import { decisionEvent } from './observe/decision-event.js';
+import { recordDecision } from './observe/metrics.js';
+import { loadOpenTelemetry, recordSpan } from './observe/otel.js';
+import type { CompiledRateLimit, PolicyResult, ProofRequirement } from './policy/types.js';
+import type { PolicyHandle } from './policy/handle.js';
+import type { CompiledPolicy } from './policy/compile.js';
+import { policyContext } from './policy/context.js';
+import { checkRateLimit, rateLimitKey } from './limits/rate-limit.js';
+import { rateLimitHeaders } from './limits/response-headers.js';
+import type { RateLimitState } from './stores/store.js';
 import { UNAVAILABLE_REASONS, type SignatureOutcome } from './signatures/verifier.js';
 
 /** The installation signature's outcome. */
@@ -36,6 +48,27 @@ export interface Guard {
   respond(decision: Decision): DenyResponse;
   /** Releases timers and connections. The guard answers `ERR_INTERNAL` afterwards. */
   close(): Promise<void>;
+  /** The policy in force and how to change it (`update`, events); `undefined` without a policy. */
+  readonly policy?: PolicyHandle;
+  /**
+   * How a request would be decided, without side effects (no nonce recorded, no rate limit counted):
+   * the checks and principal, and the policy's trace — which list entry or rule decided, and why each
+   * one before it did not match.
+   */
+  explain?(request: GuardRequest): Promise<Explanation>;
+}
+
+/** What `guard.explain` reports. */
+export interface Explanation {
+  /** `ERR_REQUEST_INVALID` when the request could not be read; otherwise `OK`. */
+  readonly reason: 'OK' | 'ERR_REQUEST_INVALID';
+  readonly route: string | null;
+  readonly principal: Principal;
+  readonly checks: readonly CheckResult[];
+  readonly policy: PolicyInForce | null;
+  /** The policy's verdict, or `null` without a policy. */
+  readonly result: PolicyResult | null;
+  readonly trace: readonly PolicyTraceEntry[];
 }
 
 interface Scope {
@@ -50,6 +83,8 @@ interface Scope {
 /** Creates a guard. Throws ConfigError (with a code and the option's path) when the options are wrong. */
 export function createGuard(options: GuardOptions): Guard {
   const config = resolveOptions(options);
+  // Span attributes once `@opentelemetry/api` (an optional peer) has loaded; a no-op without it.
+  void loadOpenTelemetry();
   return new GuardImpl(config);
 }
 
@@ -79,6 +114,31 @@ class GuardImpl implements Guard {
         }
       }
     }
+  }
+
+  get policy(): PolicyHandle | undefined {
+    return this.#config.policy;
+  }
+
+  async explain(input: GuardRequest): Promise<Explanation> {
+    const request = normalizeRequest(input);
+    if (request === undefined) {
+      return { reason: 'ERR_REQUEST_INVALID', route: null, principal: ANONYMOUS, checks: [], policy: null, result: null, trace: [] };
+    }
+    const scope = this.#scopeOf(request);
+    const now = this.#config.now();
+    const attestation = scope.attestation === 'off' ? undefined : await this.#attest(request, now);
+    const verifier = this.#config.signatures;
+    const signature =
+      scope.signature === 'off' || verifier === undefined ? undefined : await verifier.verify(request, now, scope.signatureRequire, undefined, false);
+    const checks = [...(attestation?.checks ?? []), ...(signature?.checks ?? [])];
+    const principal = attestation?.principal.verified ? attestation.principal : (signature?.principal ?? ANONYMOUS);
+    const proven = { attestation: attestation?.principal.verified === true, signature: signature?.reason === 'OK' };
+    const handle = this.#config.policy;
+    if (handle === undefined) return { reason: 'OK', route: scope.route, principal, checks, policy: null, result: null, trace: [] };
+    const compiled = handle.current;
+    const { result, trace } = compiled.explain(policyContext(request, principal, proven, now));
+    return { reason: 'OK', route: scope.route, principal, checks, policy: { version: compiled.version, hash: compiled.hash }, result, trace };
   }
 
   check(input: GuardRequest): Promise<Decision> {
@@ -122,6 +182,8 @@ class GuardImpl implements Guard {
   #run(request: NormalizedRequest, scope: Scope, started: number): Decision | Promise<Decision> {
     if (this.#closed) return this.#decide(scope, 'ERR_INTERNAL', ANONYMOUS, [], started);
     const now = this.#config.now();
+    // Taken now: a request still being verified when a new policy arrives is decided under this one.
+    const policy = this.#config.policy?.current;
     const attestation = scope.attestation === 'off' ? undefined : this.#attest(request, now);
     const verifier = this.#config.signatures;
     const signature = scope.signature === 'off' || verifier === undefined ? undefined : verifier.verify(request, now, scope.signatureRequire);
@@ -131,9 +193,9 @@ class GuardImpl implements Guard {
       install = attestation instanceof Promise ? attestation.then((a) => this.#install(request, now, a)) : this.#install(request, now, attestation);
     }
     if (attestation instanceof Promise || signature instanceof Promise || install instanceof Promise) {
-      return Promise.all([attestation, signature, install]).then(([a, s, i]) => this.#conclude(scope, a, s, i, started));
+      return Promise.all([attestation, signature, install]).then(([a, s, i]) => this.#conclude(request, scope, policy, a, s, i, started));
     }
-    return this.#conclude(scope, attestation, signature, install, started);
+    return this.#conclude(request, scope, policy, attestation, signature, install, started);
   }
 
   /** The installation signature, checked with the `ipk` of the verified attestation token. */
@@ -185,12 +247,14 @@ class GuardImpl implements Guard {
    * the request through with `failedOpen` and its reason, unless a later check denies.
    */
   #conclude(
+    request: NormalizedRequest,
     scope: Scope,
+    policy: CompiledPolicy | undefined,
     attestation: AttestationState | undefined,
     signature: SignatureOutcome | undefined,
     install: SignatureOutcome | undefined,
     started: number,
-  ): Decision {
+  ): Decision | Promise<Decision> {
     let checks: readonly CheckResult[];
     if (attestation === undefined) checks = signature === undefined ? [] : signature.checks;
     else checks = signature === undefined ? attestation.checks : [...attestation.checks, ...signature.checks];
@@ -217,8 +281,11 @@ class GuardImpl implements Guard {
       }
       failedOpen ??= signature.reason;
     }
-    if (failedOpen !== undefined) return this.#decide(scope, failedOpen, principal, checks, started, true);
-    return this.#decide(scope, 'OK', principal, checks, started);
+    const proven = {
+      attestation: attestation !== undefined && attestation.principal.verified,
+      signature: signature !== undefined && signature.reason === 'OK',
+    };
+    return this.#applyPolicy(request, scope, policy, principal, checks, started, proven, failedOpen);
   }
 
   #scopeOf(request: NormalizedRequest): Scope {
@@ -238,6 +305,7 @@ class GuardImpl implements Guard {
     checks: readonly CheckResult[],
     started: number,
     failOpen = false,
+    policy: PolicyOutcome = NO_POLICY,
   ): Decision {
     const durationMs = performance.now() - started;
     // One object shape for every decision, so the hot path stays monomorphic.
@@ -252,6 +320,10 @@ class GuardImpl implements Guard {
         checks,
         mode: scope.mode,
         route: scope.route,
+        rule: policy.rule,
+        policy: policy.policy,
+        dryRun: policy.dryRun,
+        rateLimit: policy.rateLimit,
         durationMs,
       };
     }
@@ -265,16 +337,96 @@ class GuardImpl implements Guard {
       checks,
       mode: scope.mode,
       route: scope.route,
+      rule: policy.rule,
+      policy: policy.policy,
+      dryRun: policy.dryRun,
+      rateLimit: policy.rateLimit,
       durationMs,
     };
   }
 
+  /**
+   * The policy's verdict for a request every required check let through: lists, categories, rules
+   * and the default decide; a rule may demand a kind of proof; an allow may be rate limited. Without
+   * a policy, the request is allowed (`OK`, or failed open with `failedOpen`).
+   */
+  #applyPolicy(
+    request: NormalizedRequest,
+    scope: Scope,
+    compiled: CompiledPolicy | undefined,
+    principal: Principal,
+    checks: readonly CheckResult[],
+    started: number,
+    proven: { readonly attestation: boolean; readonly signature: boolean },
+    failedOpen: ReasonCode | undefined,
+  ): Decision | Promise<Decision> {
+    const pass = (outcome: PolicyOutcome): Decision =>
+      failedOpen !== undefined
+        ? this.#decide(scope, failedOpen, principal, checks, started, true, outcome)
+        : this.#decide(scope, 'OK', principal, checks, started, false, outcome);
+    if (compiled === undefined) return pass(NO_POLICY);
+    const result = compiled.evaluate(policyContext(request, principal, proven, this.#config.now()));
+    const base: PolicyOutcome = {
+      rule: result.source === 'rule' || result.source === 'category' ? result.match : result.source === 'default' ? 'default' : result.source,
+      policy: { version: compiled.version, hash: compiled.hash },
+      dryRun: result.dryRun,
+      rateLimit: undefined,
+    };
+    if (result.require !== undefined && !proofSatisfied(result.require, proven)) {
+      return this.#decide(scope, 'ERR_PROOF_REQUIRED', principal, checks, started, false, base);
+    }
+    switch (result.action) {
+      case 'deny':
+        return this.#decide(scope, 'ERR_POLICY_DENIED', principal, checks, started, false, base);
+      case 'challenge':
+        return this.#decide(scope, 'ERR_POLICY_CHALLENGE', principal, checks, started, false, base);
+      case 'monitor':
+        this.#config.logger.info({ bonafide: { rule: base.rule, principal: principal.id } }, 'bonafide: monitor rule matched');
+        return pass(base);
+      default:
+        break;
+    }
+    const limit = result.rateLimit;
+    if (limit === undefined) return pass(base);
+    const key = rateLimitKey(limit, {
+      principalId: principal.id,
+      ip: request.ip,
+      token: this.#tokenOf(request),
+      header: (name: string) => request.headers.get(name),
+    });
+    // No key material (e.g. no client IP): the limit cannot be applied; the request is not counted.
+    if (key === undefined) return pass(base);
+    const counted = (state: RateLimitState): Decision => {
+      const outcome: PolicyOutcome = { ...base, rateLimit: rateLimitInfo(limit, state) };
+      return state.allowed ? pass(outcome) : this.#decide(scope, 'ERR_RATE_LIMITED', principal, checks, started, false, outcome);
+    };
+    const unavailable = (): Decision =>
+      this.#decide(scope, 'ERR_STORE_UNAVAILABLE', principal, checks, started, this.#config.failOpenRateLimit, base);
+    let state: RateLimitState | Promise<RateLimitState>;
+    try {
+      state = checkRateLimit(this.#config.store, limit, key, this.#config.now());
+    } catch {
+      return unavailable();
+    }
+    return state instanceof Promise ? state.then(counted, unavailable) : counted(state);
+  }
+
+  /** The attestation token of the request (for rate limits keyed by token), from the first verifier's header. */
+  #tokenOf(request: NormalizedRequest): string | undefined {
+    for (const verifier of this.#config.verifiers) {
+      const value = request.headers.get(verifier.config.header);
+      if (value !== null) return value;
+    }
+    return undefined;
+  }
+
   #report(decision: Decision, input: GuardRequest): Decision {
-    const { logger, onDecision } = this.#config;
-    if (decision.reason !== 'OK') {
+    const { logger, onDecision, metrics, logAllowed } = this.#config;
+    if (decision.reason !== 'OK' || logAllowed) {
       try {
-        const entry = logEntry(decision, input);
+        const entry = { bonafide: decisionEvent(decision, input) };
         if (decision.status === 503 || decision.reason === 'ERR_INTERNAL') logger.error(entry, 'bonafide: request denied: verification unavailable');
+        else if (decision.reason === 'OK') logger.info(entry, 'bonafide: request allowed');
         else if (decision.outcome === 'deny') logger.info(entry, 'bonafide: request denied');
         else if (decision.monitor) logger.warn(entry, 'bonafide: request would be denied (monitor mode)');
         else logger.warn(entry, 'bonafide: request allowed because a check failed open');
@@ -282,6 +434,8 @@ class GuardImpl implements Guard {
         // A broken logger must not turn a decision into a crash.
       }
     }
+    recordDecision(metrics, decision);
+    recordSpan(decision);
     if (onDecision !== undefined) {
       try {
         onDecision(decision, input);
@@ -299,7 +453,7 @@ class GuardImpl implements Guard {
       'content-type': 'application/problem+json',
       'cache-control': 'no-store',
     };
-    if (problem.status === 401 && (reason.startsWith('ERR_TOKEN_') || reason.startsWith('ERR_BINDING_'))) {
+    if (problem.status === 401 && (reason.startsWith('ERR_TOKEN_') || reason.startsWith('ERR_BINDING_') || POLICY_CHALLENGES.has(reason))) {
       const challenges = this.#config.verifiers
         .filter((v) => v.config.scheme !== null)
         .map((v) => {
@@ -308,7 +462,8 @@ class GuardImpl implements Guard {
         });
       if (challenges.length > 0) headers['www-authenticate'] = challenges.join(', ');
     }
-    if (SIGNATURE_CHALLENGES.has(reason)) {
+    if (decision.rateLimit !== undefined) Object.assign(headers, rateLimitHeaders(decision.rateLimit, reason === 'ERR_RATE_LIMITED'));
+    if (SIGNATURE_CHALLENGES.has(reason) || POLICY_CHALLENGES.has(reason)) {
       const accept = this.#acceptSignature.get(decision.route) ?? this.#acceptSignature.get(null);
       if (accept !== undefined) headers['accept-signature'] = accept;
     }
@@ -318,8 +473,52 @@ class GuardImpl implements Guard {
   async close(): Promise<void> {
     this.#closed = true;
     this.#config.signatures?.config.directory?.close();
+    this.#config.policy?.close();
     if (this.#config.ownsStore) await this.#config.store.close?.();
   }
+}
+
+/** One step of a policy explanation: a list, category entry or rule, and whether (and why not) it matched. */
+export interface PolicyTraceEntry {
+  readonly source: string;
+  readonly id: string;
+  readonly matched: boolean;
+  readonly why: string;
+}
+
+/** What a decision records of the policy. */
+interface PolicyOutcome {
+  readonly rule: string | null;
+  readonly policy: PolicyInForce | null;
+  readonly dryRun: readonly { readonly rule: string; readonly wouldAction: string }[];
+  readonly rateLimit: RateLimitInfo | undefined;
+}
+
+const NO_DRY_RUN: readonly { readonly rule: string; readonly wouldAction: string }[] = Object.freeze([]);
+const NO_POLICY: PolicyOutcome = Object.freeze({ rule: null, policy: null, dryRun: NO_DRY_RUN, rateLimit: undefined });
+
+function proofSatisfied(require: ProofRequirement, proven: { readonly attestation: boolean; readonly signature: boolean }): boolean {
+  switch (require) {
+    case 'attestation':
+      return proven.attestation;
+    case 'signature':
+      return proven.signature;
+    case 'either':
+      return proven.attestation || proven.signature;
+    default:
+      return true;
+  }
+}
+
+function rateLimitInfo(limit: CompiledRateLimit, state: RateLimitState): RateLimitInfo {
+  return {
+    policy: limit.id,
+    limit: state.limit,
+    remaining: state.remaining,
+    retryAfter: Math.ceil(state.retryAfterMs / 1000),
+    reset: Math.ceil(state.resetMs / 1000),
+    window: Math.ceil(limit.periodMs / 1000),
+  };
 }
 
 /** Denials whose answer says what to sign (RFC 9421 §5.1): a missing, refused or replayed signature. */
@@ -333,6 +532,9 @@ const SIGNATURE_CHALLENGES: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
   'ERR_SIGNATURE_REPLAYED',
   'ERR_DIGEST_MISSING',
 ]);
+
+/** Policy denials that ask the caller to prove itself: both kinds of challenge apply. */
+const POLICY_CHALLENGES: ReadonlySet<ReasonCode> = new Set<ReasonCode>(['ERR_POLICY_CHALLENGE', 'ERR_PROOF_REQUIRED']);
 
 /** What the attestation verifiers have found so far for one request. */
 interface AttestationState {
@@ -371,30 +573,4 @@ function scopeFor(route: ResolvedRoute): Scope {
     scopes.set(route, scope);
   }
   return scope;
-}
-
-/** What a log line says about a decision: codes and the route, never tokens, query strings or keys. */
-function logEntry(decision: Decision, input: GuardRequest): object {
-  let path: string | undefined;
-  try {
-    path = typeof input?.url === 'string' ? new URL(input.url).pathname : undefined;
-  } catch {
-    path = undefined;
-  }
-  const failing = decision.checks.find((c) => c.reason === decision.reason);
-  return {
-    bonafide: {
-      outcome: decision.outcome,
-      reason: decision.reason,
-      status: decision.outcome === 'deny' ? decision.status : REASONS[decision.reason].status,
-      monitor: decision.monitor,
-      failedOpen: decision.failedOpen,
-      route: decision.route,
-      method: typeof input?.method === 'string' ? input.method.slice(0, 32) : undefined,
-      path: path?.slice(0, 256),
-      principal: decision.principal.id,
-      verifier: failing?.verifier,
-      claim: failing?.claim,
-    },
-  };
 }

@@ -1,4 +1,4 @@
-export { createGuard, type Guard } from './guard.js';
+export { createGuard, type Explanation, type Guard, type PolicyTraceEntry } from './guard.js';
 export {
   REASONS,
   statusOf,
@@ -34,3 +34,19 @@ export type { SignatureAlgorithm } from './signatures/types.js';
 export type { InstallSignatureOptions } from './signatures/install.js';
 export type { Store } from './stores/store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
+export type { PolicyInForce, RateLimitInfo } from './decision.js';
+export type {
+  PolicyAction,
+  PolicyContext,
+  PolicyDocument,
+  PolicyLists,
+  PolicyResult,
+  PolicyRule,
+  ProofRequirement,
+  RateLimitSpec,
+  RuleMatch,
+  RuleMode,
+} from './policy/types.js';
+export type { PolicyHandle, PolicyUpdate } from './policy/handle.js';
+export { decisionEvent, type DecisionEvent } from './observe/decision-event.js';
+export type { DecisionLabels, Metrics } from './observe/metrics.js';

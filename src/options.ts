@@ -29,6 +29,10 @@ import { SignatureVerifier } from './signatures/verifier.js';
 import { resolveInstallSignature, type InstallSignatureOptions } from './signatures/install.js';
 import { MemoryStore } from './stores/memory.js';
 import type { Store } from './stores/store.js';
+import { compilePolicy, PolicyError, type CompiledPolicy } from './policy/compile.js';
+import { loadPolicyFile, PolicyHandle } from './policy/handle.js';
+import type { PolicyDocument } from './policy/types.js';
+import { validateMetrics, type Metrics } from './observe/metrics.js';
 
 /** The attestation verifiers. Configure one or more; a request passes with a token any of them verifies. */
 export interface AttestationOptions {
@@ -90,6 +94,12 @@ export interface GuardOptions {
    * key carried in the verified attestation token (Approov `ipk`). `true` for the defaults.
    */
   installSignature?: InstallSignatureOptions | true;
+  /**
+   * The policy: a document (validated and compiled now; a bad one throws ConfigError), or
+   * `{ file, watch? }` to load it from a JSON file and, with `watch: true` (the default), apply every
+   * change to the file. Change it at runtime with `guard.policy.update(document)`. Default: none.
+   */
+  policy?: PolicyDocument | { file: string; watch?: boolean };
   /** Where nonces are recorded against replay. Default: an in-memory store (one process). */
   store?: Store;
   /** Requirements for requests no route matches. */
@@ -101,15 +111,23 @@ export interface GuardOptions {
   /**
    * Allow requests when a check's key source fails (JWKS unreachable) instead of answering 503.
    * The decision then has `failedOpen: true`. `signature` covers an unreachable key directory, an
-   * unavailable replay store and an unreadable body. Default: closed for every check.
+   * unavailable replay store and an unreadable body; `rateLimit` a store that cannot count. Default:
+   * closed for every check.
    */
-  failOpen?: { attestation?: boolean; signature?: boolean };
+  failOpen?: { attestation?: boolean; signature?: boolean; rateLimit?: boolean };
   /** Cache sizes. `tokens`: verified tokens remembered per verifier (default 10000; 0 disables). */
   cache?: { tokens?: number };
   /** The clock, in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
   /** A pino-compatible logger. Default: silent. Never receives tokens, signatures or keys. */
   logger?: Logger;
+  /**
+   * Counts every decision by outcome, reason, rule and mode and records how long it took (see
+   * `examples/metrics/prom-client.ts`). Labels never carry an IP, a token or a key id. Default: none.
+   */
+  metrics?: Metrics;
+  /** `deny` (default): log denied, monitored and failed-open decisions; `all`: every decision, allows at info. */
+  logDecisions?: 'deny' | 'all';
   /** Called with every decision (and the request it was made for). Exceptions it throws are logged and ignored. */
   onDecision?: (decision: Decision, request: GuardRequest) => void;
   /** The fetch used for remote key sets. Default `globalThis.fetch`. */
@@ -144,15 +162,19 @@ export interface ResolvedConfig {
   readonly routes: readonly ResolvedRoute[];
   readonly failOpenAttestation: boolean;
   readonly failOpenSignature: boolean;
+  readonly failOpenRateLimit: boolean;
+  readonly policy: PolicyHandle | undefined;
   readonly now: () => number;
   readonly logger: Logger;
   readonly onDecision: ((decision: Decision, request: GuardRequest) => void) | undefined;
+  readonly metrics: Metrics | undefined;
+  readonly logAllowed: boolean;
   readonly problemTypeBase: string;
 }
 
 const TOP_KEYS = [
-  'mode', 'attestation', 'signatures', 'installSignature', 'store', 'require', 'routes', 'caseSensitive', 'failOpen', 'cache',
-  'now', 'logger', 'onDecision', 'fetch', 'problemTypeBase',
+  'mode', 'attestation', 'signatures', 'installSignature', 'policy', 'store', 'require', 'routes', 'caseSensitive', 'failOpen', 'cache',
+  'now', 'logger', 'onDecision', 'metrics', 'logDecisions', 'fetch', 'problemTypeBase',
 ] as const;
 const MODES = ['enforce', 'monitor'] as const;
 const REQUIREMENTS = ['required', 'optional', 'off'] as const;
@@ -190,11 +212,39 @@ function resolveRequirement(value: unknown, path: string, fallback: ResolvedRequ
   return { attestation, signature, installSignature };
 }
 
+function resolvePolicy(value: unknown, logger: Logger): PolicyHandle {
+  const isFile = value !== null && typeof value === 'object' && 'file' in value && !('metadata' in value);
+  let compiled: CompiledPolicy;
+  try {
+    if (isFile) {
+      const o = checkObject(value, 'policy', ['file', 'watch']);
+      if (typeof o.file !== 'string' || o.file.length === 0) throw invalid('policy.file', 'the path of a JSON policy file', o.file);
+      compiled = loadPolicyFile(o.file);
+      const handle = new PolicyHandle(compiled, logger);
+      if ((optionalBoolean(o.watch, 'policy.watch') ?? true) === true) handle.watchFile(o.file);
+      return handle;
+    }
+    compiled = compilePolicy(value);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    if (error instanceof PolicyError) {
+      const first = error.problems[0];
+      throw new ConfigError(
+        'ERR_CONFIG_INVALID_VALUE',
+        `policy${first?.path ? first.path.replaceAll('/', '.') : ''}`,
+        `The policy is invalid: ${error.problems.slice(0, 5).map((p) => `${p.path || '/'} ${p.message}`).join('; ')}. Check it with \`bonafide policy validate\`.`,
+      );
+    }
+    throw new ConfigError('ERR_CONFIG_INVALID_VALUE', 'policy.file', 'The policy file could not be read or is not JSON.');
+  }
+  return new PolicyHandle(compiled, logger);
+}
+
 function resolveStore(value: unknown, now: () => number): Store {
   if (value === undefined) return new MemoryStore({ now });
   const store = value as Partial<Store> | null;
-  if (store === null || typeof store !== 'object' || typeof store.recordNonce !== 'function') {
-    throw invalid('store', 'a Store with a recordNonce(key, ttlMs) method', value);
+  if (store === null || typeof store !== 'object' || typeof store.recordNonce !== 'function' || typeof store.rateLimit !== 'function') {
+    throw invalid('store', 'a Store with recordNonce(key, ttlMs) and rateLimit(request) methods', value);
   }
   return store as Store;
 }
@@ -276,7 +326,10 @@ export function resolveOptions(options: GuardOptions): ResolvedConfig {
       });
     });
   }
-  const failOpen = o.failOpen === undefined ? {} : checkObject(o.failOpen, 'failOpen', ['attestation', 'signature']);
+  const failOpen = o.failOpen === undefined ? {} : checkObject(o.failOpen, 'failOpen', ['attestation', 'signature', 'rateLimit']);
+  const failOpenRateLimit = optionalBoolean(failOpen.rateLimit, 'failOpen.rateLimit') ?? false;
+  if (failOpenRateLimit) logger.warn({ option: 'failOpen.rateLimit' }, 'bonafide: rate limits fail open: requests pass uncounted while the store is unavailable');
+  const policy = o.policy === undefined ? undefined : resolvePolicy(o.policy, logger);
   const failOpenAttestation = optionalBoolean(failOpen.attestation, 'failOpen.attestation') ?? false;
   if (failOpenAttestation) {
     logger.warn({ option: 'failOpen.attestation' }, 'bonafide: attestation fails open: requests pass while keys are unavailable');
@@ -304,9 +357,13 @@ export function resolveOptions(options: GuardOptions): ResolvedConfig {
     routes,
     failOpenAttestation,
     failOpenSignature,
+    failOpenRateLimit,
+    policy,
     now,
     logger,
     onDecision: optionalFunction<(decision: Decision, request: GuardRequest) => void>(o.onDecision, 'onDecision'),
+    metrics: o.metrics === undefined ? undefined : validateMetrics(o.metrics, 'metrics'),
+    logAllowed: oneOf(o.logDecisions, 'logDecisions', ['deny', 'all'] as const, 'deny') === 'all',
     problemTypeBase: optionalString(o.problemTypeBase, 'problemTypeBase') ?? PROBLEM_TYPE_BASE,
   });
 }

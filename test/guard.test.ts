@@ -199,8 +199,11 @@ describe('reporting', () => {
     ]);
     expect(lines[0]?.obj).toEqual({
       bonafide: {
-        outcome: 'deny', reason: 'ERR_TOKEN_SIGNATURE_INVALID', status: 401, monitor: false, failedOpen: false,
-        route: null, method: 'GET', path: '/v1/x', principal: 'anonymous', verifier: 'approov', claim: undefined,
+        outcome: 'deny', status: 401, reason: 'ERR_TOKEN_SIGNATURE_INVALID', monitor: false, failedOpen: false,
+        rule: null, mode: 'enforce', policyVersion: null, policyHash: null,
+        principal: { id: 'anonymous', kind: 'anonymous', verified: false, via: null },
+        route: null, method: 'GET', path: '/v1/x', durationMs: expect.any(Number), dryRun: [], rateLimited: false,
+        checks: [{ check: 'attestation', verifier: 'approov', outcome: 'invalid', reason: 'ERR_TOKEN_SIGNATURE_INVALID' }],
       },
     });
     const text = JSON.stringify(lines);

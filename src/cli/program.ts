@@ -9,6 +9,7 @@ import type { SignedMessage } from '../signatures/types.js';
 import { flagOfOption, guardOptionsFrom, SIGNATURE_PROFILES, type Profile, type VerifyFlags } from './guard-options.js';
 import { readAll, UsageError, type CliIo } from './io.js';
 import { keygen } from './keygen.js';
+import { policy } from './policy.js';
 import { parseRequests } from './requests.js';
 import { sign } from './sign.js';
 import { MAIN_USAGE, VERIFY_USAGE } from './usage.js';
@@ -20,7 +21,7 @@ export const EXIT_ALLOWED = 0;
 export const EXIT_DENIED = 1;
 export const EXIT_USAGE = 2;
 
-const COMMANDS = new Set(['verify', 'sign', 'keygen']);
+const COMMANDS = new Set(['verify', 'sign', 'keygen', 'policy']);
 
 /**
  * Runs the `bonafide` command with `argv` (without the node and script paths) and resolves its exit
@@ -36,6 +37,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await sign(rest, io);
       case 'keygen':
         return await keygen(rest, io);
+      case 'policy':
+        return await policy(rest, io);
       case '-h':
       case '--help':
       case 'help':

@@ -7,6 +7,7 @@ Commands:
   verify [FILE]      Decide the requests in FILE (or stdin) and print one decision per line
   sign URL           Print the signature headers (or a curl command) for a request to URL
   keygen             Make an Ed25519 signing key, its keyid and its key directory
+  policy validate F  Check a policy document; policy explain F REQ shows how it decides a request
 
 Options:
   -h, --help         Show this help
@@ -121,4 +122,21 @@ The private key is a secret: keep it out of version control and logs.
 
 Example:
   bonafide keygen --out bot.jwk --format directory > http-message-signatures-directory
+`;
+
+export const POLICY_USAGE = `Usage: bonafide policy validate FILE
+       bonafide policy explain FILE REQUEST.json
+
+validate  Checks the policy document in FILE against the schema and the rules it cannot express
+          (unique rule ids, CIDR blocks, path patterns, durations, dates). Prints {"valid", "version",
+          "hash"} or the problems, each with its JSON path. Exit 0 valid, 1 invalid.
+
+explain   Evaluates the policy for the request in REQUEST.json and prints the verdict and the trace:
+          which list entry or rule decided, and why each one before it did not match. No verifier runs:
+          REQUEST.json is { "method", "url", "headers"?, "ip"?, "principal"?, "proven"? }, where
+          "principal" is what a check would have found (default anonymous) and "proven" is
+          { "attestation": bool, "signature": bool }. Exit 0 allowed, 1 denied or challenged.
+
+Options:
+  -h, --help   Show this help
 `;

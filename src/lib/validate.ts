@@ -22,7 +22,9 @@ function distance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-function closest(name: string, known: readonly string[]): string | undefined {
+/** The known name nearest to `name`, if near enough to suggest ("did you mean"). Long names get none. */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  if (name.length > 64) return undefined;
   const lower = name.toLowerCase();
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(lower.length / 3)) + 1;

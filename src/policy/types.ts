@@ -18,7 +18,7 @@ export interface RateLimitSpec {
   limit: number;
   /** The period: seconds or "1m", "1h". */
   period: number | string;
-  /** GCRA only: extra requests allowed at once above the steady rate. Default: `limit` (a full bucket). */
+  /** GCRA only: the bucket size, i.e. how many requests are allowed at once from idle. Default: `limit`. */
   burst?: number;
   /** What the count is kept per: `principal` (default), `ip` (IPv6 aggregated to `ipv6Prefix`), `token` (hash of the attestation token), or `header:<name>`. */
   key?: 'principal' | 'ip' | 'token' | `header:${string}`;

@@ -106,12 +106,14 @@ export class SignatureVerifier {
   /**
    * Verifies the request's candidate signatures. `key`, when given, is the only key signatures are
    * checked with (installation signing: the key from the attestation token), and no keyid is needed.
+   * `record: false` (explain) leaves the replay store alone: checks say `replay: "not-checked"`.
    */
   verify(
     request: SignatureRequest,
     nowMs: number,
     require: ResolvedSignatureRequirements,
     key?: SignatureKey,
+    record = true,
   ): SignatureOutcome | Promise<SignatureOutcome> {
     const input = request.header('signature-input');
     const signatureHeader = request.header('signature');
@@ -136,7 +138,7 @@ export class SignatureVerifier {
     const results: (CheckResult | Promise<CheckResult>)[] = [];
     let pending = false;
     for (const signature of candidates) {
-      const result = this.#check(request, signature, nowMs, require, key);
+      const result = this.#check(request, signature, nowMs, require, key, record);
       if (result instanceof Promise) pending = true;
       results.push(result);
     }
@@ -213,6 +215,7 @@ export class SignatureVerifier {
     nowMs: number,
     require: ResolvedSignatureRequirements,
     only: SignatureKey | undefined,
+    record: boolean,
   ): CheckResult | Promise<CheckResult> {
     const config = this.#config;
     if (signature.problem !== undefined) return this.#result(signature, 'invalid', PROBLEM_REASONS[signature.problem]);
@@ -280,8 +283,8 @@ export class SignatureVerifier {
     }
 
     const key = only !== undefined ? { key: only, origin: undefined } : this.#findKey(signature.params.keyid!, agent, origin);
-    if (key instanceof Promise) return key.then((k) => this.#withKey(request, signature, k, origin, nowMs, digestCovered));
-    return this.#withKey(request, signature, key, origin, nowMs, digestCovered);
+    if (key instanceof Promise) return key.then((k) => this.#withKey(request, signature, k, origin, nowMs, digestCovered, record));
+    return this.#withKey(request, signature, key, origin, nowMs, digestCovered, record);
   }
 
   /** A configured key by keyid first; else, for Web Bot Auth, the agent's directory. */
@@ -302,6 +305,7 @@ export class SignatureVerifier {
     lookedUp: string | undefined,
     nowMs: number,
     digestCovered: boolean,
+    record: boolean,
   ): CheckResult | Promise<CheckResult> {
     // The agent is only named where its directory vouched for the key (or, unverified, where we looked):
     // a configured key's signed Signature-Agent is the signer's claim, not a resolved identity.
@@ -332,8 +336,8 @@ export class SignatureVerifier {
       this.#verified.set(cacheKey, { base, expiresAt: this.#cacheUntil(signature, nowMs) });
     }
     const extra = { ...agentExtra, cached };
-    if (digestCovered) return this.#checkDigest(request, signature, key.keyid, extra, nowMs);
-    return this.#checkReplay(signature, key.keyid, extra, nowMs);
+    if (digestCovered) return this.#checkDigest(request, signature, key.keyid, extra, nowMs, record);
+    return this.#checkReplay(signature, key.keyid, extra, nowMs, record);
   }
 
   /** Until the signature expires (plus skew), and never longer than the max age allows or 5 minutes without `expires`. */
@@ -345,7 +349,14 @@ export class SignatureVerifier {
     return until;
   }
 
-  async #checkDigest(request: SignatureRequest, signature: ParsedSignature, keyid: string, extra: Partial<CheckResult>, nowMs: number): Promise<CheckResult> {
+  async #checkDigest(
+    request: SignatureRequest,
+    signature: ParsedSignature,
+    keyid: string,
+    extra: Partial<CheckResult>,
+    nowMs: number,
+    record: boolean,
+  ): Promise<CheckResult> {
     const header = request.header('content-digest');
     if (header === null) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_COMPONENT_MISSING', { ...extra, claim: 'content-digest' });
     let body: Uint8Array | undefined;
@@ -364,14 +375,16 @@ export class SignatureVerifier {
     const digest = checkContentDigest(header, body);
     if (digest === 'mismatch') return this.#result(signature, 'invalid', 'ERR_DIGEST_MISMATCH', extra);
     if (digest !== 'ok') return this.#result(signature, 'invalid', 'ERR_DIGEST_INVALID', extra);
-    return this.#checkReplay(signature, keyid, extra, nowMs);
+    return this.#checkReplay(signature, keyid, extra, nowMs, record);
   }
 
   /** Records the nonce after the signature verified, so nobody can burn another signer's nonces. */
-  #checkReplay(signature: ParsedSignature, keyid: string, extra: Partial<CheckResult>, nowMs: number): CheckResult | Promise<CheckResult> {
+  #checkReplay(signature: ParsedSignature, keyid: string, extra: Partial<CheckResult>, nowMs: number, record: boolean): CheckResult | Promise<CheckResult> {
     const { nonce, expires, created } = signature.params;
     const store = this.#store;
-    if (nonce === undefined || store === undefined) return this.#result(signature, 'verified', 'OK', { ...extra, replay: 'not-checked' });
+    if (nonce === undefined || store === undefined || !record) {
+      return this.#result(signature, 'verified', 'OK', { ...extra, replay: 'not-checked' });
+    }
     const skew = this.#config.clockSkew;
     const until = expires !== undefined ? (expires + skew) * 1000 : (created! + (this.#config.maxAge ?? 300) + skew) * 1000;
     const key = NONCE_PREFIX + createHash('sha256').update(keyid).update('\n').update(nonce).digest('base64url');
