@@ -7,6 +7,7 @@
  * Exits 1 when a benchmark could not be trusted (a wrong answer, a non-2xx response); a missed
  * target is reported, not an error.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { httpMarkdown, printHttp, runHttp, type HttpReport } from './http.js';
@@ -23,7 +24,7 @@ import {
   type SignatureMicroReport,
 } from './signatures.js';
 
-const PARTS = ['micro', 'http', 'signatures'] as const;
+const PARTS = ['micro', 'http', 'signatures', 'policy'] as const;
 type Part = (typeof PARTS)[number];
 
 function selectedParts(args: readonly string[]): Part[] {
@@ -76,6 +77,13 @@ if (parts.includes('signatures')) {
     errors.push(`signatures (http): ${error instanceof Error ? error.message : String(error)}`);
   }
 }
+if (parts.includes('policy')) {
+  // Standalone scripts (they print their own tables): policy evaluation and memory rate-limit checks.
+  for (const script of ['bench/policy-eval.ts', 'bench/rate-limit.ts']) {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script, ...(quick ? ['--quick'] : [])], { stdio: 'inherit', env: process.env });
+    if (run.status !== 0) errors.push(`policy: ${script} exited with ${String(run.status ?? run.signal)}`);
+  }
+}
 
 const env = micro?.env ?? http?.env ?? sigMicro?.env ?? sigHttp?.env ?? describeEnvironment();
 const markdown = [
@@ -99,7 +107,7 @@ const verdicts = [
   http === undefined ? undefined : `http target ${http.passed ? 'PASS for every framework' : 'MISSED (see table)'}`,
   sigMicro === undefined ? undefined : `signature targets ${sigMicro.passed ? 'all PASS' : 'MISSED (see table)'}`,
 ].filter((v) => v !== undefined);
-console.log(`\nbench: ${verdicts.length === 0 ? 'no results' : verdicts.join('; ')}. Summary written to .bench/results.md (${((performance.now() - started) / 1000).toFixed(0)} s).`);
+console.log(`\nbench: ${verdicts.length === 0 ? (parts.includes('policy') ? 'policy and rate-limit figures above' : 'no results') : verdicts.join('; ')}. Summary written to .bench/results.md (${((performance.now() - started) / 1000).toFixed(0)} s).`);
 for (const error of errors) console.error(`bench: FAILED — ${error}`);
 if (http !== undefined && http.failures.length > 0) console.error('bench: the HTTP run had wrong answers; its figures are not valid.');
 if (sigHttp !== undefined && sigHttp.failures.length > 0) console.error('bench: the signature HTTP run had wrong answers; its figures are not valid.');
