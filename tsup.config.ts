@@ -7,6 +7,7 @@ const entry = {
   fastify: 'adapters/fastify.ts',
   fetch: 'adapters/fetch.ts',
   signer: 'src/signer/index.ts',
+  redis: 'src/redis/index.ts',
 };
 
 export default defineConfig([
@@ -20,7 +21,7 @@ export default defineConfig([
     clean: true,
     target: 'node20',
     platform: 'node',
-    external: ['express', 'koa', 'fastify', 'fastify-plugin', 'jose', '@opentelemetry/api'],
+    external: ['express', 'koa', 'fastify', 'fastify-plugin', 'jose', '@opentelemetry/api', 'ioredis'],
     // The policy JSON Schema ships beside the code, for editors and other validators.
     onSuccess: 'node -e "require(\'node:fs\').copyFileSync(\'src/policy/policy.schema.json\', \'dist/policy.schema.json\')"',
   },

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
  * The built package as users load it: through its own name (the exports map), once with require()
  * and once with import(). `npm test` builds first (pretest), so dist/ is there.
  */
-const ENTRY_POINTS = ['bonafide', 'bonafide/express', 'bonafide/koa', 'bonafide/fastify', 'bonafide/fetch', 'bonafide/signer'];
+const ENTRY_POINTS = ['bonafide', 'bonafide/express', 'bonafide/koa', 'bonafide/fastify', 'bonafide/fetch', 'bonafide/signer', 'bonafide/redis'];
 const built = existsSync(new URL('../../dist/index.js', import.meta.url));
 const require = createRequire(import.meta.url);
 

@@ -1,0 +1,59 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGuard, type Guard, type PolicyDocument } from '../../src/index.js';
+import { RedisStore } from '../../src/redis/index.js';
+import { ed25519Pair, sign } from '../helpers/http-sig.js';
+import { connect, deleteKeys, redisUrl, uniquePrefix, warnIfSkipped } from './helpers.js';
+
+/** Two guards, two clients, one Redis: a fleet of two instances. */
+
+warnIfSkipped();
+const agent = ed25519Pair();
+const NOW = Math.floor(Date.now() / 1000);
+const prefix = uniquePrefix();
+
+describe.skipIf(redisUrl === undefined)('two guards sharing one Redis', () => {
+  let clients: Redis[] = [];
+  let guards: Guard[] = [];
+
+  beforeAll(async () => {
+    clients = [await connect(), await connect()];
+    const policy: PolicyDocument = {
+      metadata: { version: 1 },
+      rules: [{ id: 'agents', match: { principal: { kind: 'agent' } }, action: 'allow', rateLimit: { limit: 10, period: '1h' } }],
+      default: { action: 'allow' },
+    };
+    guards = clients.map((client) =>
+      createGuard({
+        signatures: { keys: [agent.publicJwk], directory: false },
+        store: new RedisStore({ client, prefix, timeoutMs: 1000 }),
+        policy,
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await Promise.all(guards.map((g) => g.close()));
+    await deleteKeys(clients[0]!, prefix);
+    await Promise.all(clients.map((c) => c.quit()));
+  });
+
+  const signed = (nonce: string) =>
+    sign(
+      { method: 'GET', url: 'https://api.example.com/feed', headers: { host: 'api.example.com' } },
+      { key: agent.privateKey, algorithm: 'ed25519', keyid: agent.thumbprint, params: { created: NOW, expires: NOW + 300, keyid: agent.thumbprint, nonce, tag: 'web-bot-auth' } },
+    );
+
+  it('refuses through one guard a nonce used through the other', async () => {
+    const request = signed(`n-${prefix}`);
+    expect((await guards[0]!.check(request)).reason).toBe('OK');
+    expect(await guards[1]!.check(request)).toMatchObject({ outcome: 'deny', status: 429, reason: 'ERR_SIGNATURE_REPLAYED' });
+  });
+
+  it('counts one rate limit across both guards: of 30 concurrent requests, exactly the remaining allowance passes', async () => {
+    const decisions = await Promise.all(Array.from({ length: 30 }, (_, i) => guards[i % 2]!.check(signed(`r-${i}-${prefix}`))));
+    // One request of the limit of 10 was spent by the replay test above.
+    expect(decisions.filter((d) => d.reason === 'OK')).toHaveLength(9);
+    expect(decisions.filter((d) => d.reason === 'ERR_RATE_LIMITED')).toHaveLength(21);
+  });
+});
