@@ -3,3 +3,8 @@
  * (ioredis is an optional peer dependency).
  */
 export { RedisStore, type RedisStoreOptions } from './store.js';
+/**
+ * A policy document shared through Redis: push it (validated, versioned, audited) and keep every
+ * process's policy handle in step with it.
+ */
+export { followRedisPolicy, policyHistory, pushPolicy, type PolicyHistoryEntry, type RedisPolicySourceOptions } from './policy-source.js';
