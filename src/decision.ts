@@ -339,6 +339,11 @@ export interface RateLimitInfo {
   readonly reset: number;
   /** Seconds of the limit's period. */
   readonly window: number;
+  /**
+   * Present when the shared store could not answer and its stand-in counted the request instead
+   * (`RedisStore` `standIn`): a per-process count, not the fleet's.
+   */
+  readonly standIn?: true;
 }
 
 interface DecisionBase {

@@ -26,9 +26,9 @@ import type { CompiledRateLimit, PolicyResult, ProofRequirement } from './policy
 import type { PolicyHandle } from './policy/handle.js';
 import type { CompiledPolicy } from './policy/compile.js';
 import { policyContext } from './policy/context.js';
-import { checkRateLimit, rateLimitKey } from './limits/rate-limit.js';
+import { checkRateLimit, rateLimitKey, rateLimitRequest } from './limits/rate-limit.js';
 import { rateLimitHeaders } from './limits/response-headers.js';
-import type { RateLimitState } from './stores/store.js';
+import type { AccountResult, RateLimitState } from './stores/store.js';
 import { UNAVAILABLE_REASONS, type SignatureOutcome } from './signatures/verifier.js';
 
 /** The installation signature's outcome. */
@@ -186,7 +186,10 @@ class GuardImpl implements Guard {
     const policy = this.#config.policy?.current;
     const attestation = scope.attestation === 'off' ? undefined : this.#attest(request, now);
     const verifier = this.#config.signatures;
-    const signature = scope.signature === 'off' || verifier === undefined ? undefined : verifier.verify(request, now, scope.signatureRequire);
+    // With a policy, a nonce waits for the policy's rate limit so the store takes both in one call.
+    const record = policy !== undefined && this.#config.store.account !== undefined ? 'defer' : true;
+    const signature =
+      scope.signature === 'off' || verifier === undefined ? undefined : verifier.verify(request, now, scope.signatureRequire, undefined, record);
     let install: InstallOutcome | Promise<InstallOutcome> | undefined;
     if (scope.installSignature !== 'off' && this.#config.install !== undefined) {
       // The installation key comes from the verified token, so this check follows the attestation.
@@ -285,7 +288,15 @@ class GuardImpl implements Guard {
       attestation: attestation !== undefined && attestation.principal.verified,
       signature: signature !== undefined && signature.reason === 'OK',
     };
-    return this.#applyPolicy(request, scope, policy, principal, checks, started, proven, failedOpen);
+    // A nonce left to the policy step: recorded there (with the rate limit, if any) before an allow.
+    const deferred: Deferred | undefined =
+      signature?.nonce === undefined
+        ? undefined
+        : {
+            outcome: signature,
+            redo: (settled) => this.#conclude(request, scope, policy, attestation, settled, install, started),
+          };
+    return this.#applyPolicy(request, scope, policy, principal, checks, started, proven, failedOpen, deferred);
   }
 
   #scopeOf(request: NormalizedRequest): Scope {
@@ -359,12 +370,13 @@ class GuardImpl implements Guard {
     started: number,
     proven: { readonly attestation: boolean; readonly signature: boolean },
     failedOpen: ReasonCode | undefined,
+    deferred: Deferred | undefined,
   ): Decision | Promise<Decision> {
-    const pass = (outcome: PolicyOutcome): Decision =>
+    const pass = (outcome: PolicyOutcome, settled = checks): Decision =>
       failedOpen !== undefined
-        ? this.#decide(scope, failedOpen, principal, checks, started, true, outcome)
-        : this.#decide(scope, 'OK', principal, checks, started, false, outcome);
-    if (compiled === undefined) return pass(NO_POLICY);
+        ? this.#decide(scope, failedOpen, principal, settled, started, true, outcome)
+        : this.#decide(scope, 'OK', principal, settled, started, false, outcome);
+    if (compiled === undefined) return deferred === undefined ? pass(NO_POLICY) : this.#recordNonce(deferred, checks, (c) => pass(NO_POLICY, c));
     const result = compiled.evaluate(policyContext(request, principal, proven, this.#config.now()));
     const base: PolicyOutcome = {
       rule: result.source === 'rule' || result.source === 'category' ? result.match : result.source === 'default' ? 'default' : result.source,
@@ -372,6 +384,7 @@ class GuardImpl implements Guard {
       dryRun: result.dryRun,
       rateLimit: undefined,
     };
+    // Denials record no nonce: the request is not accepted, and its checks say `replay: 'not-checked'`.
     if (result.require !== undefined && !proofSatisfied(result.require, proven)) {
       return this.#decide(scope, 'ERR_PROOF_REQUIRED', principal, checks, started, false, base);
     }
@@ -382,33 +395,95 @@ class GuardImpl implements Guard {
         return this.#decide(scope, 'ERR_POLICY_CHALLENGE', principal, checks, started, false, base);
       case 'monitor':
         this.#config.logger.info({ bonafide: { rule: base.rule, principal: principal.id } }, 'bonafide: monitor rule matched');
-        return pass(base);
+        break;
       default:
         break;
     }
-    const limit = result.rateLimit;
-    if (limit === undefined) return pass(base);
-    const key = rateLimitKey(limit, {
-      principalId: principal.id,
-      ip: request.ip,
-      token: this.#tokenOf(request),
-      header: (name: string) => request.headers.get(name),
-    });
+    const limit = result.action === 'monitor' ? undefined : result.rateLimit;
     // No key material (e.g. no client IP): the limit cannot be applied; the request is not counted.
-    if (key === undefined) return pass(base);
-    const counted = (state: RateLimitState): Decision => {
+    const key =
+      limit === undefined
+        ? undefined
+        : rateLimitKey(limit, {
+            principalId: principal.id,
+            ip: request.ip,
+            token: this.#tokenOf(request),
+            header: (name: string) => request.headers.get(name),
+          });
+    if (limit === undefined || key === undefined) {
+      return deferred === undefined ? pass(base) : this.#recordNonce(deferred, checks, (c) => pass(base, c));
+    }
+    const counted = (state: RateLimitState, settled = checks): Decision => {
       const outcome: PolicyOutcome = { ...base, rateLimit: rateLimitInfo(limit, state) };
-      return state.allowed ? pass(outcome) : this.#decide(scope, 'ERR_RATE_LIMITED', principal, checks, started, false, outcome);
+      return state.allowed ? pass(outcome, settled) : this.#decide(scope, 'ERR_RATE_LIMITED', principal, settled, started, false, outcome);
     };
     const unavailable = (): Decision =>
       this.#decide(scope, 'ERR_STORE_UNAVAILABLE', principal, checks, started, this.#config.failOpenRateLimit, base);
+    const store = this.#config.store;
+    const now = this.#config.now();
+    if (deferred !== undefined && store.account !== undefined) {
+      // The nonce and the limit in one store call. A replay (which takes nothing) or a store failure
+      // decides the request again with the signature settled that way: it may fail open, or a limit
+      // may still apply to whoever the caller is without that signature.
+      const nonce = deferred.outcome.nonce!;
+      const down = (): Decision | Promise<Decision> => deferred.redo(this.#settle(deferred, 'unavailable'));
+      const answered = (answer: AccountResult): Decision | Promise<Decision> =>
+        answer.nonce && answer.rateLimit !== undefined
+          ? counted(answer.rateLimit, settledChecks(checks, nonce.check, this.#settle(deferred, true)))
+          : deferred.redo(this.#settle(deferred, false));
+      let answer: AccountResult | Promise<AccountResult>;
+      try {
+        answer = store.account({ nonce: { key: nonce.key, ttlMs: nonce.ttlMs }, rateLimit: rateLimitRequest(limit, key, now) });
+      } catch {
+        return down();
+      }
+      return answer instanceof Promise ? answer.then(answered, down) : answered(answer);
+    }
+    if (deferred !== undefined) return this.#recordNonce(deferred, checks, (c) => this.#limit(limit, key, now, (s) => counted(s, c), unavailable));
+    return this.#limit(limit, key, now, counted, unavailable);
+  }
+
+  /** Takes from a rate limit through the store; a store failure is `unavailable`. */
+  #limit(
+    limit: CompiledRateLimit,
+    key: string,
+    now: number,
+    counted: (state: RateLimitState) => Decision,
+    unavailable: () => Decision,
+  ): Decision | Promise<Decision> {
     let state: RateLimitState | Promise<RateLimitState>;
     try {
-      state = checkRateLimit(this.#config.store, limit, key, this.#config.now());
+      state = checkRateLimit(this.#config.store, limit, key, now);
     } catch {
       return unavailable();
     }
     return state instanceof Promise ? state.then(counted, unavailable) : counted(state);
+  }
+
+  /**
+   * Records a deferred nonce alone (no rate limit applies), then `then` with the settled checks; a
+   * replay or a store failure decides the request again with the signature settled that way.
+   */
+  #recordNonce(
+    deferred: Deferred,
+    checks: readonly CheckResult[],
+    then: (settled: readonly CheckResult[]) => Decision | Promise<Decision>,
+  ): Decision | Promise<Decision> {
+    const nonce = deferred.outcome.nonce!;
+    const answered = (fresh: boolean): Decision | Promise<Decision> =>
+      fresh ? then(settledChecks(checks, nonce.check, this.#settle(deferred, true))) : deferred.redo(this.#settle(deferred, false));
+    const down = (): Decision | Promise<Decision> => deferred.redo(this.#settle(deferred, 'unavailable'));
+    let recorded: boolean | Promise<boolean>;
+    try {
+      recorded = this.#config.store.recordNonce(nonce.key, nonce.ttlMs);
+    } catch {
+      return down();
+    }
+    return recorded instanceof Promise ? recorded.then(answered, down) : answered(recorded);
+  }
+
+  #settle(deferred: Deferred, answer: boolean | 'unavailable'): SignatureOutcome {
+    return this.#config.signatures!.settle(deferred.outcome, answer);
   }
 
   /** The attestation token of the request (for rate limits keyed by token), from the first verifier's header. */
@@ -486,6 +561,22 @@ export interface PolicyTraceEntry {
   readonly why: string;
 }
 
+/** A verified signature whose nonce waits for the policy step, and how to decide again once the store has answered otherwise. */
+interface Deferred {
+  readonly outcome: SignatureOutcome;
+  readonly redo: (settled: SignatureOutcome) => Decision | Promise<Decision>;
+}
+
+/** `checks` with the deferred nonce's check replaced by its settled form (same position). */
+function settledChecks(checks: readonly CheckResult[], pending: CheckResult, settled: SignatureOutcome): readonly CheckResult[] {
+  const index = checks.indexOf(pending);
+  if (index < 0) return checks;
+  const replacement = settled.checks.find((c) => c.label === pending.label && c.verifier === pending.verifier) ?? pending;
+  const copy = checks.slice();
+  copy[index] = replacement;
+  return copy;
+}
+
 /** What a decision records of the policy. */
 interface PolicyOutcome {
   readonly rule: string | null;
@@ -518,6 +609,7 @@ function rateLimitInfo(limit: CompiledRateLimit, state: RateLimitState): RateLim
     retryAfter: Math.ceil(state.retryAfterMs / 1000),
     reset: Math.ceil(state.resetMs / 1000),
     window: Math.ceil(limit.periodMs / 1000),
+    ...(state.standIn === true ? { standIn: true as const } : {}),
   };
 }
 

@@ -32,7 +32,7 @@ export type { DirectoryOptions } from './signatures/directory.js';
 export type { SignatureKeyInput } from './signatures/keys.js';
 export type { SignatureAlgorithm } from './signatures/types.js';
 export type { InstallSignatureOptions } from './signatures/install.js';
-export type { Store } from './stores/store.js';
+export type { AccountRequest, AccountResult, RateLimitRequest, RateLimitState, Store } from './stores/store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export type { PolicyInForce, RateLimitInfo } from './decision.js';
 export type {

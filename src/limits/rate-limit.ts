@@ -52,15 +52,12 @@ export function rateLimitKey(limit: CompiledRateLimit, material: RateLimitKeyMat
 
 /** Takes one request (cost 1) from `limit` at `key` in `store`; a store failure throws or rejects, for the caller's fail mode. */
 export function checkRateLimit(store: Store, limit: CompiledRateLimit, key: string, nowMs: number): RateLimitState | Promise<RateLimitState> {
-  return store.rateLimit({
-    key,
-    algorithm: limit.algorithm,
-    limit: limit.limit,
-    periodMs: limit.periodMs,
-    burst: limit.burst,
-    cost: 1,
-    now: nowMs,
-  });
+  return store.rateLimit(rateLimitRequest(limit, key, nowMs));
+}
+
+/** The store request for one request of cost 1 against a policy's rate limit. */
+export function rateLimitRequest(limit: CompiledRateLimit, key: string, nowMs: number): RateLimitRequest {
+  return { key, algorithm: limit.algorithm, limit: limit.limit, periodMs: limit.periodMs, burst: limit.burst, cost: 1, now: nowMs };
 }
 
 /** Above this, `limit × periodMs` plus a cost could leave the exact integer range of a double (2^53). */

@@ -14,13 +14,15 @@
  * - `s`, `c`, `p` (sliding window): the current window's start, its count and the previous count.
  *
  * KEYS[1] is the key; ARGV is `limit, periodMs, burst, cost, now, graceMs` (burst is unused by the
- * window). The reply is `{allowed (1/0), remaining, retryAfterMs, resetMs}`. When `resetMs` is 0 the
+ * window). The `…_NONCE_SCRIPT` variants take two keys, the nonce first, and its TTL as ARGV[7]: they
+ * record the nonce (`SET NX PX`) and, only when it is a first use, run the limit on KEYS[2]; a
+ * replay replies `{-1}` and touches no limit. The reply is `{allowed (1/0), remaining, retryAfterMs, resetMs}`. When `resetMs` is 0 the
  * key is deleted; otherwise it gets `PEXPIRE resetMs + graceMs`.
  */
 
 /** Shared prologue: arguments, the stored state if it is live for `algo`, and the write-back helper. */
 const PROLOGUE = `
-local key = KEYS[1]
+local key = KEYS[#KEYS]
 local limit = tonumber(ARGV[1])
 local periodMs = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
@@ -141,3 +143,16 @@ if used < capacity then
 end
 return finish('w', {'s', start, 'c', current, 'p', previous}, 0, remaining, retryAfterMs, resetAfter(current, previous))
 `;
+
+/** Records the nonce at KEYS[1] (first use) or replies `{-1}` (a replay) before the limit runs. */
+const NONCE_PRELUDE = `
+if not redis.call('SET', KEYS[1], '1', 'PX', ARGV[7], 'NX') then
+  return {-1}
+end
+`;
+
+/** A nonce, then GCRA on KEYS[2]. */
+export const GCRA_NONCE_SCRIPT = NONCE_PRELUDE + GCRA_SCRIPT;
+
+/** A nonce, then the sliding window on KEYS[2]. */
+export const SLIDING_WINDOW_NONCE_SCRIPT = NONCE_PRELUDE + SLIDING_WINDOW_SCRIPT;

@@ -38,6 +38,32 @@ export interface SignatureOutcome {
   readonly principal: Principal | undefined;
   /** `OK` when at least one signature verified; else the reason to deny with. */
   readonly reason: ReasonCode;
+  /**
+   * Only from `verify(…, 'defer')`: the nonce of the verified signature, not recorded yet. Its check
+   * says `replay: 'not-checked'` until `settle` gives the store's answer.
+   */
+  readonly nonce?: PendingNonce;
+}
+
+/** A verified signature's nonce that the caller records (`Store.recordNonce` or `Store.account`), then hands to `settle`. */
+export interface PendingNonce {
+  /** The store key: a hash of (keyid, nonce). */
+  readonly key: string;
+  /** How long to keep it: until the signature expires, plus skew. */
+  readonly ttlMs: number;
+  /** The check that verified (its `replay` is `not-checked` until settled). */
+  readonly check: CheckResult;
+}
+
+/** What `record` means for `verify`: record nonces now, leave them to the caller, or not at all (explain). */
+export type NonceRecording = boolean | 'defer';
+
+/** The signature and what its result carried besides, for a deferred nonce. */
+interface Deferred {
+  readonly signature: ParsedSignature;
+  readonly extra: Partial<CheckResult>;
+  readonly key: string;
+  readonly ttlMs: number;
 }
 
 /** Reasons that mean "could not check" (a 503 the operator may fail open on), not "checked and bad". */
@@ -107,13 +133,16 @@ export class SignatureVerifier {
    * Verifies the request's candidate signatures. `key`, when given, is the only key signatures are
    * checked with (installation signing: the key from the attestation token), and no keyid is needed.
    * `record: false` (explain) leaves the replay store alone: checks say `replay: "not-checked"`.
+   * `record: 'defer'` verifies everything but leaves the nonce of a single verified signature to the
+   * caller (`outcome.nonce`), who records it — with a rate limit, in one store call — and passes the
+   * store's answer to `settle`; with several candidate signatures, nonces are recorded here as usual.
    */
   verify(
     request: SignatureRequest,
     nowMs: number,
     require: ResolvedSignatureRequirements,
     key?: SignatureKey,
-    record = true,
+    record: NonceRecording = true,
   ): SignatureOutcome | Promise<SignatureOutcome> {
     const input = request.header('signature-input');
     const signatureHeader = request.header('signature');
@@ -135,15 +164,44 @@ export class SignatureVerifier {
       return this.#single('invalid', tag !== undefined ? 'ERR_SIGNATURE_TAG_INVALID' : 'ERR_SIGNATURE_MISSING', tag !== undefined ? 'tag' : undefined);
     }
 
+    // One candidate: its nonce may wait for the caller. Several: each is recorded as it verifies.
+    const recording = record === 'defer' && candidates.length > 1 ? true : record;
     const results: (CheckResult | Promise<CheckResult>)[] = [];
     let pending = false;
     for (const signature of candidates) {
-      const result = this.#check(request, signature, nowMs, require, key, record);
+      const result = this.#check(request, signature, nowMs, require, key, recording);
       if (result instanceof Promise) pending = true;
       results.push(result);
     }
-    if (!pending) return this.#conclude(results as CheckResult[]);
-    return Promise.all(results).then((checks) => this.#conclude(checks));
+    if (!pending) return this.#concludeDeferred(results as CheckResult[]);
+    return Promise.all(results).then((checks) => this.#concludeDeferred(checks));
+  }
+
+  /** `#conclude`, carrying a deferred nonce when the (single) check that verified has one. */
+  #concludeDeferred(checks: readonly CheckResult[]): SignatureOutcome {
+    const outcome = this.#conclude(checks);
+    const check = checks[0];
+    if (checks.length !== 1 || check === undefined) return outcome;
+    const deferred = deferredNonces.get(check);
+    if (deferred === undefined) return outcome;
+    return { ...outcome, nonce: { key: deferred.key, ttlMs: deferred.ttlMs, check } };
+  }
+
+  /**
+   * The outcome once the store has answered for a deferred nonce: `true` first use (the check now
+   * says `replay: 'checked'`), `false` a replay (`ERR_SIGNATURE_REPLAYED`), `'unavailable'` the
+   * store failed (`ERR_STORE_UNAVAILABLE`, `replay: 'unavailable'`). The checks keep their order.
+   */
+  settle(outcome: SignatureOutcome, answer: boolean | 'unavailable'): SignatureOutcome {
+    const pending = outcome.nonce;
+    const deferred = pending === undefined ? undefined : deferredNonces.get(pending.check);
+    if (pending === undefined || deferred === undefined) return outcome;
+    const { signature, extra } = deferred;
+    let settled: CheckResult;
+    if (answer === true) settled = this.#result(signature, 'verified', 'OK', { ...extra, replay: 'checked' });
+    else if (answer === false) settled = this.#result(signature, 'invalid', 'ERR_SIGNATURE_REPLAYED', { ...extra, claim: 'nonce', replay: 'checked' });
+    else settled = this.#result(signature, 'unverified', 'ERR_STORE_UNAVAILABLE', { ...extra, replay: 'unavailable' });
+    return this.#conclude(outcome.checks.map((c) => (c === pending.check ? settled : c)));
   }
 
   /** Keyed by the Signature text (short), checked against the Signature-Input: a hit needs both equal. */
@@ -215,7 +273,7 @@ export class SignatureVerifier {
     nowMs: number,
     require: ResolvedSignatureRequirements,
     only: SignatureKey | undefined,
-    record: boolean,
+    record: NonceRecording,
   ): CheckResult | Promise<CheckResult> {
     const config = this.#config;
     if (signature.problem !== undefined) return this.#result(signature, 'invalid', PROBLEM_REASONS[signature.problem]);
@@ -305,7 +363,7 @@ export class SignatureVerifier {
     lookedUp: string | undefined,
     nowMs: number,
     digestCovered: boolean,
-    record: boolean,
+    record: NonceRecording,
   ): CheckResult | Promise<CheckResult> {
     // The agent is only named where its directory vouched for the key (or, unverified, where we looked):
     // a configured key's signed Signature-Agent is the signer's claim, not a resolved identity.
@@ -355,7 +413,7 @@ export class SignatureVerifier {
     keyid: string,
     extra: Partial<CheckResult>,
     nowMs: number,
-    record: boolean,
+    record: NonceRecording,
   ): Promise<CheckResult> {
     const header = request.header('content-digest');
     if (header === null) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_COMPONENT_MISSING', { ...extra, claim: 'content-digest' });
@@ -379,15 +437,21 @@ export class SignatureVerifier {
   }
 
   /** Records the nonce after the signature verified, so nobody can burn another signer's nonces. */
-  #checkReplay(signature: ParsedSignature, keyid: string, extra: Partial<CheckResult>, nowMs: number, record: boolean): CheckResult | Promise<CheckResult> {
+  #checkReplay(signature: ParsedSignature, keyid: string, extra: Partial<CheckResult>, nowMs: number, record: NonceRecording): CheckResult | Promise<CheckResult> {
     const { nonce, expires, created } = signature.params;
     const store = this.#store;
-    if (nonce === undefined || store === undefined || !record) {
+    if (nonce === undefined || store === undefined || record === false) {
       return this.#result(signature, 'verified', 'OK', { ...extra, replay: 'not-checked' });
     }
     const skew = this.#config.clockSkew;
     const until = expires !== undefined ? (expires + skew) * 1000 : (created! + (this.#config.maxAge ?? 300) + skew) * 1000;
     const key = NONCE_PREFIX + createHash('sha256').update(keyid).update('\n').update(nonce).digest('base64url');
+    const ttlMs = Math.max(1000, until - nowMs);
+    if (record === 'defer') {
+      const check = this.#result(signature, 'verified', 'OK', { ...extra, replay: 'not-checked' });
+      deferredNonces.set(check, { signature, extra, key, ttlMs });
+      return check;
+    }
     const settle = (fresh: boolean): CheckResult =>
       fresh
         ? this.#result(signature, 'verified', 'OK', { ...extra, replay: 'checked' })
@@ -395,7 +459,7 @@ export class SignatureVerifier {
     const unavailable = (): CheckResult => this.#result(signature, 'unverified', 'ERR_STORE_UNAVAILABLE', { ...extra, replay: 'unavailable' });
     let recorded: boolean | Promise<boolean>;
     try {
-      recorded = store.recordNonce(key, Math.max(1000, until - nowMs));
+      recorded = store.recordNonce(key, ttlMs);
     } catch {
       return unavailable();
     }
@@ -407,6 +471,9 @@ export class SignatureVerifier {
 function isProblem(value: string): boolean {
   return value === 'malformed' || value === 'component-missing' || value === 'component-invalid' || value === 'param-invalid';
 }
+
+/** Deferred nonces by the check they belong to (weak: an outcome dropped unsettled leaves nothing behind). */
+const deferredNonces = new WeakMap<CheckResult, Deferred>();
 
 const signatureTexts = new WeakMap<ParsedSignature, string>();
 function signatureText(signature: ParsedSignature): string {

@@ -1,7 +1,7 @@
 import { gcra, type GcraCell } from '../limits/gcra.js';
 import { validateRateLimitRequest } from '../limits/rate-limit.js';
 import { slidingWindow, type WindowCell } from '../limits/sliding-window.js';
-import { StoreFullError, type RateLimitRequest, type RateLimitState, type Store } from './store.js';
+import { StoreFullError, type AccountRequest, type AccountResult, type RateLimitRequest, type RateLimitState, type Store } from './store.js';
 
 export interface MemoryStoreOptions {
   /** Most nonces held at once (default 100000). When every entry is still live, new ones are refused. */
@@ -102,6 +102,13 @@ export class MemoryStore implements Store {
     if (this.#entries.size >= this.#max) throw new StoreFullError('bonafide: memory store is full of live nonces');
     this.#entries.set(key, now + Math.max(0, ttlMs));
     return true;
+  }
+
+  /** `recordNonce`, then `rateLimit` for a first use; a malformed rate-limit request records nothing. */
+  account(request: AccountRequest): AccountResult {
+    validateRateLimitRequest(request.rateLimit);
+    if (!this.recordNonce(request.nonce.key, request.nonce.ttlMs)) return { nonce: false };
+    return { nonce: true, rateLimit: this.rateLimit(request.rateLimit) };
   }
 
   rateLimit(request: RateLimitRequest): RateLimitState {

@@ -27,6 +27,13 @@ export interface Store {
    *   expiring it is safe) and not kept when `resetMs` is 0. A denied request changes no count.
    */
   rateLimit(request: RateLimitRequest): RateLimitState | Promise<RateLimitState>;
+  /**
+   * Optional: records a nonce and, when it is a first use, takes from a rate limit, as one operation
+   * (a shared store: one round trip). A replayed nonce takes nothing from the limit and the answer has
+   * no `rateLimit`. Without this method the guard calls `recordNonce` then `rateLimit`. Throws or
+   * rejects when the store cannot answer: then neither part is known to have happened.
+   */
+  account?(request: AccountRequest): AccountResult | Promise<AccountResult>;
   /** Releases connections and timers. */
   close?(): void | Promise<void>;
 }
@@ -53,6 +60,18 @@ export interface RateLimitRequest {
   now: number;
 }
 
+/** A nonce to record and the rate limit to take from if it is a first use (`Store.account`). */
+export interface AccountRequest {
+  nonce: { key: string; ttlMs: number };
+  rateLimit: RateLimitRequest;
+}
+
+/** What `Store.account` did: `nonce` as `recordNonce` answers; `rateLimit` only for a first use. */
+export interface AccountResult {
+  nonce: boolean;
+  rateLimit?: RateLimitState;
+}
+
 /** The state of a limit for one key after a `rateLimit` call. */
 export interface RateLimitState {
   allowed: boolean;
@@ -64,6 +83,8 @@ export interface RateLimitState {
   retryAfterMs: number;
   /** ms until the limit fully resets */
   resetMs: number;
+  /** True when a stand-in store counted this request because the shared store could not answer (a per-process count). */
+  standIn?: boolean;
 }
 
 /** Thrown by the memory store when it is full of unexpired entries: forgetting one would allow its replay. */

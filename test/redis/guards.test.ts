@@ -50,10 +50,31 @@ describe.skipIf(redisUrl === undefined)('two guards sharing one Redis', () => {
     expect(await guards[1]!.check(request)).toMatchObject({ outcome: 'deny', status: 429, reason: 'ERR_SIGNATURE_REPLAYED' });
   });
 
+  it('spends one Redis command on a request that needs both a nonce and a rate limit', async () => {
+    const client = clients[0]!;
+    const sent: string[] = [];
+    const original = client.sendCommand.bind(client);
+    client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+      sent.push(command.name);
+      return (original as (...args: unknown[]) => unknown)(command, ...rest);
+    }) as typeof client.sendCommand;
+    try {
+      const request = signed(`one-trip-${prefix}`);
+      expect(await guards[0]!.check(request)).toMatchObject({ outcome: 'allow', reason: 'OK', rateLimit: { policy: 'agents' } });
+      expect(sent).toEqual(['evalsha']);
+      sent.length = 0;
+      // The replay is refused in the same single command, and takes nothing from the limit.
+      expect(await guards[0]!.check(request)).toMatchObject({ outcome: 'deny', reason: 'ERR_SIGNATURE_REPLAYED' });
+      expect(sent).toEqual(['evalsha']);
+    } finally {
+      client.sendCommand = original;
+    }
+  });
+
   it('counts one rate limit across both guards: of 30 concurrent requests, exactly the remaining allowance passes', async () => {
     const decisions = await Promise.all(Array.from({ length: 30 }, (_, i) => guards[i % 2]!.check(signed(`r-${i}-${prefix}`))));
-    // One request of the limit of 10 was spent by the replay test above.
-    expect(decisions.filter((d) => d.reason === 'OK')).toHaveLength(9);
-    expect(decisions.filter((d) => d.reason === 'ERR_RATE_LIMITED')).toHaveLength(21);
+    // Two requests of the limit of 10 were spent by the tests above (their replays took nothing).
+    expect(decisions.filter((d) => d.reason === 'OK')).toHaveLength(8);
+    expect(decisions.filter((d) => d.reason === 'ERR_RATE_LIMITED')).toHaveLength(22);
   });
 });

@@ -262,12 +262,20 @@ describe('RedisStore when Redis does not answer', () => {
     silent.on('error', () => {});
     clients.push(silent);
     await new Promise<void>((resolve) => silent.once('ready', () => resolve()));
-    const store = new RedisStore({ client: silent, timeoutMs: 50 });
+    const store = new RedisStore({ client: silent, timeoutMs: 50, retryAfterMs: 0 });
     for (const call of [() => store.recordNonce('n:silent', 1000), () => store.rateLimit(request())]) {
       const { ms, error } = await timeRejection(call);
       expect((error as Error).message).toMatch(/did not answer within 50 ms/);
       expect(ms).toBeGreaterThanOrEqual(45);
       expect(ms).toBeLessThan(150);
+    }
+    // With the default pause after a failure, the next calls fail at once instead of waiting again.
+    const paused = new RedisStore({ client: silent, timeoutMs: 50 });
+    expect((await timeRejection(() => paused.recordNonce('n:silent', 1000))).ms).toBeGreaterThanOrEqual(45);
+    for (const call of [() => paused.recordNonce('n:silent', 1000), () => paused.rateLimit(request())]) {
+      const { ms, error } = await timeRejection(call);
+      expect((error as Error).message).toMatch(/failed recently/);
+      expect(ms).toBeLessThan(20);
     }
     // The abandoned commands fail when the connection goes; that must not surface anywhere.
   });

@@ -209,5 +209,44 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         await expect(take('bad', limit, 0, cost)).rejects.toBeInstanceOf(RangeError);
       });
     });
+
+    describe('account: a nonce and a rate limit at once', () => {
+      const account = (nonceKey: string, key: string, limit: Limit, at: number, ttlMs = 60_000) =>
+        Promise.resolve().then(() => {
+          if (store.account === undefined) throw new Error('this store has no account method');
+          return store.account({ nonce: { key: prefix + nonceKey, ttlMs }, rateLimit: { ...limit, key: prefix + key, now: t0 + at } });
+        });
+
+      it('records a first use and takes from the limit exactly as rateLimit would', async () => {
+        expect(await account('n1', 'acct', GCRA_10, 0)).toEqual({ nonce: true, rateLimit: state(true, 9, 0, 100) });
+        expect(await account('n2', 'acct', GCRA_10, 0)).toEqual({ nonce: true, rateLimit: state(true, 8, 0, 200) });
+        expect(await take('acct', GCRA_10, 0)).toEqual(state(true, 7, 0, 300));
+        expect(await account('w1', 'acct-w', WINDOW_10, 0)).toEqual({ nonce: true, rateLimit: state(true, 9, 0, 2000) });
+      });
+
+      it('takes nothing for a replayed nonce and says so without a rate-limit state', async () => {
+        expect(await account('same', 'replay', GCRA_10, 0)).toEqual({ nonce: true, rateLimit: state(true, 9, 0, 100) });
+        expect(await account('same', 'replay', GCRA_10, 0)).toEqual({ nonce: false });
+        expect(await nonce('same', 60_000)).toBe(false);
+        // Still 9 left: the replay took nothing.
+        expect(await take('replay', GCRA_10, 0, 0)).toEqual(state(true, 9, 0, 100));
+      });
+
+      it('shares nonces with recordNonce', async () => {
+        expect(await nonce('shared', 60_000)).toBe(true);
+        expect(await account('shared', 'shared-limit', GCRA_10, 0)).toEqual({ nonce: false });
+      });
+
+      it('records the nonce even when the limit denies', async () => {
+        for (let i = 0; i < 10; i++) await take('full', GCRA_10, 0);
+        expect(await account('over', 'full', GCRA_10, 0)).toEqual({ nonce: true, rateLimit: state(false, 0, 100, 1000) });
+        expect(await nonce('over', 60_000)).toBe(false);
+      });
+
+      it('refuses a malformed rate limit with a RangeError and records no nonce', async () => {
+        await expect(account('malformed', 'bad', { ...GCRA_10, limit: 0 }, 0)).rejects.toBeInstanceOf(RangeError);
+        expect(await nonce('malformed', 60_000)).toBe(true);
+      });
+    });
   });
 }
