@@ -76,11 +76,13 @@ function guardWith(store: Store, extra: Partial<GuardOptions> = {}) {
 }
 
 let counter = 0;
-const signed = (path = '/feeds/1', nonce = `n-${++counter}`) =>
-  sign(
-    { method: 'GET', url: `https://api.example.com${path}`, headers: { host: 'api.example.com' }, ip: '198.51.100.7' },
+const signed = (path = '/feeds/1', nonce = `n-${++counter}`) => ({
+  ...sign(
+    { method: 'GET', url: `https://api.example.com${path}`, headers: { host: 'api.example.com' } },
     { key: agent.privateKey, algorithm: 'ed25519', keyid: agent.thumbprint, params: { created: NOW, expires: NOW + 300, keyid: agent.thumbprint, nonce, tag: 'web-bot-auth' } },
-  );
+  ),
+  ip: '198.51.100.7',
+});
 
 describe('a nonce and a rate limit in one store call', () => {
   it('asks the store once, records the nonce, counts the limit and says replay was checked', async () => {
@@ -172,7 +174,8 @@ describe('a nonce and a rate limit in one store call', () => {
   it('records each nonce at once when a request carries several signatures', async () => {
     const store = new SpyStore();
     const guard = guardWith(store);
-    const both = sign(signed('/feeds/multi', 'multi-a'), {
+    const first = signed('/feeds/multi', 'multi-a');
+    const both = sign(first, {
       key: agent.privateKey,
       algorithm: 'ed25519',
       keyid: agent.thumbprint,
