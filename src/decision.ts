@@ -241,6 +241,11 @@ export const REASONS = {
     title: 'Replay store unavailable',
     detail: 'The store that records signature nonces could not be reached; try again shortly.',
   },
+  ERR_POLICY_UNAVAILABLE: {
+    status: 503,
+    title: 'Policy unavailable',
+    detail: 'The policy has not been loaded from its source yet; try again shortly.',
+  },
   ERR_POLICY_DENIED: {
     status: 403,
     title: 'Denied by policy',

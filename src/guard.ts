@@ -183,7 +183,9 @@ class GuardImpl implements Guard {
     if (this.#closed) return this.#decide(scope, 'ERR_INTERNAL', ANONYMOUS, [], started);
     const now = this.#config.now();
     // Taken now: a request still being verified when a new policy arrives is decided under this one.
-    const policy = this.#config.policy?.current;
+    const handle = this.#config.policy;
+    const policy = handle?.current;
+    if (handle !== undefined && handle.waiting) return this.#decide(scope, 'ERR_POLICY_UNAVAILABLE', ANONYMOUS, [], started);
     const attestation = scope.attestation === 'off' ? undefined : this.#attest(request, now);
     const verifier = this.#config.signatures;
     // With a policy, a nonce waits for the policy's rate limit so the store takes both in one call.
@@ -548,7 +550,7 @@ class GuardImpl implements Guard {
   async close(): Promise<void> {
     this.#closed = true;
     this.#config.signatures?.config.directory?.close();
-    this.#config.policy?.close();
+    await this.#config.policy?.close();
     if (this.#config.ownsStore) await this.#config.store.close?.();
   }
 }

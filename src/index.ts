@@ -48,5 +48,6 @@ export type {
   RuleMode,
 } from './policy/types.js';
 export type { PolicyHandle, PolicyUpdate } from './policy/handle.js';
+export type { PolicySource, PolicySubscription } from './policy/source.js';
 export { decisionEvent, type DecisionEvent } from './observe/decision-event.js';
 export type { DecisionLabels, Metrics } from './observe/metrics.js';

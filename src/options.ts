@@ -31,6 +31,7 @@ import { MemoryStore } from './stores/memory.js';
 import type { Store } from './stores/store.js';
 import { compilePolicy, PolicyError, type CompiledPolicy } from './policy/compile.js';
 import { loadPolicyFile, PolicyHandle } from './policy/handle.js';
+import type { PolicySource } from './policy/source.js';
 import type { PolicyDocument } from './policy/types.js';
 import { validateMetrics, type Metrics } from './observe/metrics.js';
 
@@ -97,9 +98,12 @@ export interface GuardOptions {
   /**
    * The policy: a document (validated and compiled now; a bad one throws ConfigError), or
    * `{ file, watch? }` to load it from a JSON file and, with `watch: true` (the default), apply every
-   * change to the file. Change it at runtime with `guard.policy.update(document)`. Default: none.
+   * change to the file, or `{ source, initial? }` to follow a shared source such as Redis
+   * (`redisPolicySource` from `bonafide/redis`): until its first document arrives the guard answers
+   * 503 `ERR_POLICY_UNAVAILABLE` (await `guard.policy.ready` before serving), or decides under
+   * `initial` when given. Change it at runtime with `guard.policy.update(document)`. Default: none.
    */
-  policy?: PolicyDocument | { file: string; watch?: boolean };
+  policy?: PolicyDocument | { file: string; watch?: boolean } | { source: PolicySource; initial?: PolicyDocument };
   /** Where nonces are recorded against replay. Default: an in-memory store (one process). */
   store?: Store;
   /** Requirements for requests no route matches. */
@@ -212,7 +216,20 @@ function resolveRequirement(value: unknown, path: string, fallback: ResolvedRequ
   return { attestation, signature, installSignature };
 }
 
+/** Stands in, as a waiting placeholder, until a policy source delivers its first document. */
+const WAITING_DOCUMENT: PolicyDocument = { metadata: { version: 0, name: 'waiting for the policy source' }, default: { action: 'deny' } };
+
 function resolvePolicy(value: unknown, logger: Logger): PolicyHandle {
+  if (value !== null && typeof value === 'object' && 'source' in value && !('metadata' in value)) {
+    const o = checkObject(value, 'policy', ['source', 'initial']);
+    const source = o.source as PolicySource | null;
+    if (source === null || typeof source !== 'object' || typeof source.follow !== 'function') {
+      throw invalid('policy.source', 'a policy source, e.g. redisPolicySource({ client }) from bonafide/redis', source);
+    }
+    const handle = o.initial === undefined ? new PolicyHandle(compilePolicy(WAITING_DOCUMENT), logger, true) : resolvePolicy(o.initial, logger);
+    handle.follow(source);
+    return handle;
+  }
   const isFile = value !== null && typeof value === 'object' && 'file' in value && !('metadata' in value);
   let compiled: CompiledPolicy;
   try {

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from '../observe/logger.js';
 import { compilePolicy, PolicyError, type CompiledPolicy } from './compile.js';
 import type { PolicyProblem } from './validate.js';
+import type { PolicySource, PolicySubscription } from './source.js';
 import type { PolicyDocument } from './types.js';
 
 /** What `guard.policy.update` answers: the version now in force, or why the document was refused. */
@@ -29,11 +30,35 @@ export class PolicyHandle extends EventEmitter<PolicyEvents> {
   readonly #logger: Logger;
   #watcher: FSWatcher | undefined;
   #debounce: ReturnType<typeof setTimeout> | undefined;
+  #subscription: PolicySubscription | undefined;
+  /** The stand-in before a source's first document (`waiting`), when no initial document was given. */
+  #placeholder: CompiledPolicy | undefined;
 
-  constructor(initial: CompiledPolicy, logger: Logger) {
+  /**
+   * `waiting: true` marks `initial` as a placeholder: until a document replaces it, `waiting` is true
+   * and guards answer 503 `ERR_POLICY_UNAVAILABLE` instead of deciding under it.
+   */
+  constructor(initial: CompiledPolicy, logger: Logger, waiting = false) {
     super();
     this.#current = initial;
     this.#logger = logger;
+    if (waiting) this.#placeholder = initial;
+  }
+
+  /** True until the first document arrives from the source, when the guard was given none to start with. */
+  get waiting(): boolean {
+    return this.#placeholder !== undefined && this.#current === this.#placeholder;
+  }
+
+  /** Resolves once the source (if any) has made its first attempt to load; at once without a source. */
+  get ready(): Promise<void> {
+    return this.#subscription?.ready ?? Promise.resolve();
+  }
+
+  /** Starts following `source` (at most one per handle). */
+  follow(source: PolicySource): void {
+    if (this.#subscription !== undefined) throw new Error('bonafide: this policy already follows a source');
+    this.#subscription = source.follow(this);
   }
 
   /** The compiled policy in force. */
@@ -117,11 +142,18 @@ export class PolicyHandle extends EventEmitter<PolicyEvents> {
     this.#watcher.on('error', () => undefined);
   }
 
-  /** Stops watching. */
-  close(): void {
+  /** Stops watching the file and following the source. */
+  async close(): Promise<void> {
     this.#watcher?.close();
     this.#watcher = undefined;
     if (this.#debounce !== undefined) clearTimeout(this.#debounce);
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    try {
+      await subscription?.stop();
+    } catch {
+      // A source that fails to stop has nothing left for us to undo.
+    }
   }
 }
 

@@ -7,4 +7,12 @@ export { RedisStore, type RedisStoreOptions } from './store.js';
  * A policy document shared through Redis: push it (validated, versioned, audited) and keep every
  * process's policy handle in step with it.
  */
-export { followRedisPolicy, policyHistory, pushPolicy, type PolicyHistoryEntry, type RedisPolicySourceOptions } from './policy-source.js';
+export {
+  followRedisPolicy,
+  policyHistory,
+  pushPolicy,
+  redisPolicySource,
+  type PolicyHistoryEntry,
+  type RedisPolicySourceConfig,
+  type RedisPolicySourceOptions,
+} from './policy-source.js';

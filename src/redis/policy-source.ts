@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { compilePolicy, PolicyError } from '../policy/compile.js';
 import type { PolicyHandle } from '../policy/handle.js';
+import type { PolicySource } from '../policy/source.js';
 
 /**
  * A policy document shared by a fleet through Redis: `pushPolicy` publishes a document (validated,
@@ -305,6 +306,42 @@ export function followRedisPolicy(handle: PolicyHandle, options: RedisPolicySour
         // The subscriber is gone or closing: nothing to undo.
       }
       await inFlight;
+    },
+  };
+}
+
+/** Options of `redisPolicySource`: those of `followRedisPolicy`, with the subscriber optional. */
+export interface RedisPolicySourceConfig extends Omit<RedisPolicySourceOptions, 'subscriber'> {
+  /** The connection for SUBSCRIBE. Default: `client.duplicate()`, made when the guard starts and closed by `guard.close()`. */
+  subscriber?: Redis;
+}
+
+/**
+ * The Redis policy as a guard option: `createGuard({ policy: { source: redisPolicySource({ client }) } })`.
+ * The guard follows the document that `pushPolicy` (or `bonafide policy push`) stores, applying each
+ * push within a round trip of its change notice; `guard.close()` stops following. Until the first
+ * document is loaded the guard answers 503 `ERR_POLICY_UNAVAILABLE` (unless the option's `initial`
+ * document is given): await `guard.policy.ready` before serving.
+ */
+export function redisPolicySource(options: RedisPolicySourceConfig): PolicySource {
+  const { client } = options;
+  if (client === null || typeof client !== 'object' || typeof client.duplicate !== 'function') {
+    throw new TypeError('bonafide: redisPolicySource needs an ioredis client');
+  }
+  return {
+    follow(handle) {
+      const owned = options.subscriber === undefined;
+      const subscriber = options.subscriber ?? client.duplicate();
+      // Errors of a connection we made are ours to absorb (the follower retries on reconnection).
+      if (owned) subscriber.on('error', () => undefined);
+      const following = followRedisPolicy(handle, { ...options, subscriber });
+      return {
+        ready: following.ready,
+        async stop() {
+          await following.stop();
+          if (owned) subscriber.disconnect();
+        },
+      };
     },
   };
 }
