@@ -35,5 +35,7 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
     banner: { js: '#!/usr/bin/env node' },
+    // Loaded on demand by `policy push|history` only; an optional peer dependency.
+    external: ['ioredis'],
   },
 ]);

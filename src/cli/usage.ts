@@ -7,7 +7,8 @@ Commands:
   verify [FILE]      Decide the requests in FILE (or stdin) and print one decision per line
   sign URL           Print the signature headers (or a curl command) for a request to URL
   keygen             Make an Ed25519 signing key, its keyid and its key directory
-  policy validate F  Check a policy document; policy explain F REQ shows how it decides a request
+  policy validate F  Check a policy document; policy explain F REQ shows how it decides a request;
+                     policy push F --redis URL publishes it to a fleet, policy history lists pushes
 
 Options:
   -h, --help         Show this help
@@ -126,6 +127,8 @@ Example:
 
 export const POLICY_USAGE = `Usage: bonafide policy validate FILE
        bonafide policy explain FILE REQUEST.json
+       bonafide policy push FILE --redis URL [--prefix P] [--by NAME] [--comment TEXT]
+       bonafide policy history --redis URL [--prefix P] [--count N] [--json]
 
 validate  Checks the policy document in FILE against the schema and the rules it cannot express
           (unique rule ids, CIDR blocks, path patterns, durations, dates). Prints {"valid", "version",
@@ -137,6 +140,26 @@ explain   Evaluates the policy for the request in REQUEST.json and prints the ve
           "principal" is what a check would have found (default anonymous) and "proven" is
           { "attestation": bool, "signature": bool }. Exit 0 allowed, 1 denied or challenged.
 
+push      Validates the document in FILE and publishes it to the guards that follow the Redis at URL
+          (followRedisPolicy): stores it, records an audit entry and announces the new version, in one
+          atomic step. A version lower than the stored one is refused (ERR_POLICY_STALE); an equal one
+          is accepted. Prints "pushed version V (sha256:HASH) to URL (previous version P)".
+          Exit 0 pushed, 1 invalid or stale document (nothing stored) or Redis unreachable.
+
+history   Lists the audit entries of the pushes, oldest first: id, time, version, previous version,
+          hash (shortened), who and why. Exit 0, 1 when Redis is unreachable.
+
 Options:
-  -h, --help   Show this help
+  --redis URL       redis://[user:password@]host[:port][/db] or rediss:// (TLS); the password is
+                    never printed (push, history; required)
+  --prefix P        Key prefix, as given to followRedisPolicy (default "bonafide:")
+  --by NAME         Who pushes, for the audit entry (default: the document's metadata.updatedBy,
+                    else the OS user name)
+  --comment TEXT    Why, for the audit entry (the document's metadata.comment takes precedence)
+  --count N         history: only the latest N entries
+  --json            history: print the entries as one JSON array of
+                    { "id", "version", "hash", "previousVersion", "by", "at", "comment" }
+  -h, --help        Show this help
+
+Push and history need the ioredis package (\`npm install ioredis\`).
 `;

@@ -100,7 +100,8 @@ return { 1, '' }
  * code `ERR_POLICY_INVALID` when invalid, storing nothing), refuses a version lower than the stored
  * one (`PolicyError` code `ERR_POLICY_STALE`), stores the validated document, appends an audit entry
  * `{ version, hash, previousVersion, by, at, comment }` and publishes the version on the change
- * channel, all in one atomic script. `by` and `comment` come from the document's
+ * channel, all in one atomic script. Resolves with the version and hash pushed and the version
+ * they replaced (`null` for the first push under the prefix). `by` and `comment` come from the document's
  * `metadata.updatedBy` / `metadata.comment`, else from the arguments. An equal version is accepted
  * (followers ignore it when the content is unchanged).
  */
@@ -108,7 +109,7 @@ export async function pushPolicy(
   client: Redis,
   document: unknown,
   options: { prefix?: string; by?: string; comment?: string } = {}
-): Promise<{ version: number; hash: string }> {
+): Promise<{ version: number; hash: string; previousVersion: number | null }> {
   const keys = keysOf(options.prefix);
   const compiled = compilePolicy(document);
   const { version, hash } = compiled;
@@ -129,7 +130,7 @@ export async function pushPolicy(
       },
     ]);
   }
-  return { version, hash };
+  return { version, hash, previousVersion: stored === '' || stored === null || stored === undefined ? null : Number(stored) };
 }
 
 /** The audit entries of `pushPolicy`, oldest first; with `count`, the latest `count` of them. */

@@ -55,8 +55,9 @@ describe.skipIf(!redisUrl)('Redis policy source against a real Redis', () => {
     expect(first).toEqual({
       version: 1,
       hash: compilePolicy(doc(1, { updatedBy: 'alice', comment: 'first' })).hash,
+      previousVersion: null,
     });
-    expect(second).toEqual({ version: 2, hash: compilePolicy(doc(2)).hash });
+    expect(second).toEqual({ version: 2, hash: compilePolicy(doc(2)).hash, previousVersion: 1 });
     expect(JSON.parse((await client.get(`${prefix}policy`)) as string)).toEqual(compilePolicy(doc(2)).document);
 
     const history = await policyHistory(client, { prefix });
