@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { compilePolicy, PolicyError } from '../policy/compile.js';
 import type { PolicyHandle } from '../policy/handle.js';
 import type { PolicySource } from '../policy/source.js';
@@ -8,17 +8,18 @@ import type { PolicySource } from '../policy/source.js';
  * never older than the stored one, with an audit entry), `followRedisPolicy` keeps a `PolicyHandle`
  * in step with it. Keys, under the prefix (default `'bonafide:'`):
  *
- * - `<prefix>policy`: the document, as JSON;
- * - `<prefix>policy:audit`: a stream with one entry per push;
+ * - `<prefix>{policy}`: the document, as JSON;
+ * - `<prefix>{policy}:audit`: a stream with one entry per push (the hash tag keeps both in one
+ *   Cluster slot, so a push is one atomic script on Cluster too);
  * - channel `<prefix>policy:changed`: the new version, published on every push.
  */
 
 /** Options of `followRedisPolicy`. */
 export interface RedisPolicySourceOptions {
   /** For GET (and the writes of `pushPolicy`); never closed here. */
-  client: Redis;
+  client: Redis | Cluster;
   /** A separate connection for SUBSCRIBE (ioredis requires one); `client.duplicate()` is fine. Never closed here. */
-  subscriber: Redis;
+  subscriber: Redis | Cluster;
   /** Key prefix, default `'bonafide:'`. */
   prefix?: string;
   /** Period of the version check that catches a missed change notice, in ms. Default 30000. */
@@ -53,8 +54,9 @@ function keysOf(prefix: string | undefined): PolicyKeys {
   const p = prefix ?? DEFAULT_PREFIX;
   if (typeof p !== 'string') throw new TypeError('bonafide: the policy prefix must be a string');
   return {
-    document: `${p}policy`,
-    audit: `${p}policy:audit`,
+    // One hash tag for both keys, so the push script's two keys share a Redis Cluster slot.
+    document: `${p}{policy}`,
+    audit: `${p}{policy}:audit`,
     channel: `${p}policy:changed`,
   };
 }
@@ -106,7 +108,7 @@ return { 1, '' }
  * (followers ignore it when the content is unchanged).
  */
 export async function pushPolicy(
-  client: Redis,
+  client: Redis | Cluster,
   document: unknown,
   options: { prefix?: string; by?: string; comment?: string } = {}
 ): Promise<{ version: number; hash: string; previousVersion: number | null }> {
@@ -134,7 +136,7 @@ export async function pushPolicy(
 }
 
 /** The audit entries of `pushPolicy`, oldest first; with `count`, the latest `count` of them. */
-export async function policyHistory(client: Redis, options: { prefix?: string; count?: number } = {}): Promise<PolicyHistoryEntry[]> {
+export async function policyHistory(client: Redis | Cluster, options: { prefix?: string; count?: number } = {}): Promise<PolicyHistoryEntry[]> {
   const keys = keysOf(options.prefix);
   const { count } = options;
   let entries: [string, string[]][];
@@ -314,7 +316,7 @@ export function followRedisPolicy(handle: PolicyHandle, options: RedisPolicySour
 /** Options of `redisPolicySource`: those of `followRedisPolicy`, with the subscriber optional. */
 export interface RedisPolicySourceConfig extends Omit<RedisPolicySourceOptions, 'subscriber'> {
   /** The connection for SUBSCRIBE. Default: `client.duplicate()`, made when the guard starts and closed by `guard.close()`. */
-  subscriber?: Redis;
+  subscriber?: Redis | Cluster;
 }
 
 /**

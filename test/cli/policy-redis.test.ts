@@ -272,7 +272,7 @@ describe.skipIf(!redisUrl)('bonafide policy push / history against a real Redis'
     expect(r2).toMatchObject({ code: 0, stderr: '' });
     expect(r2.stdout).toBe(`pushed version 2 (sha256:${hashOf(doc(2))}) to ${shown} (previous version 1)\n`);
 
-    expect(JSON.parse((await client.get(`${prefix}policy`)) as string)).toEqual(compilePolicy(doc(2)).document);
+    expect(JSON.parse((await client.get(`${prefix}{policy}`)) as string)).toEqual(compilePolicy(doc(2)).document);
     const entries = await history(prefix);
     expect(entries).toEqual([
       { id: expect.stringMatching(/^\d+-\d+$/), version: 1, hash: hashOf(doc(1)), previousVersion: null, by: 'alice', at: expect.any(String), comment: 'first push' },
@@ -303,7 +303,7 @@ describe.skipIf(!redisUrl)('bonafide policy push / history against a real Redis'
     const newer = file('v5.json', doc(5));
     const older = file('v3.json', doc(3));
     expect((await run(['policy', 'push', newer, '--redis', url, '--prefix', prefix])).code).toBe(0);
-    const before = await client.get(`${prefix}policy`);
+    const before = await client.get(`${prefix}{policy}`);
 
     const r = await run(['policy', 'push', older, '--redis', url, '--prefix', prefix]);
     expect(r.code).toBe(1);
@@ -312,7 +312,7 @@ describe.skipIf(!redisUrl)('bonafide policy push / history against a real Redis'
       `${older}: /metadata/version: version 3 is lower than the version stored in Redis (5)\n` +
         'bonafide policy push: nothing pushed: the document is an older version than the one in Redis (ERR_POLICY_STALE)\n'
     );
-    expect(await client.get(`${prefix}policy`)).toBe(before);
+    expect(await client.get(`${prefix}{policy}`)).toBe(before);
     expect(await history(prefix)).toMatchObject([{ version: 5 }]);
   });
 
@@ -325,7 +325,7 @@ describe.skipIf(!redisUrl)('bonafide policy push / history against a real Redis'
     expect(r.stderr).toContain(`${bad}: /rules/0/action:`);
     expect(r.stderr).toContain(`${bad}: /rules/1/id:`);
     expect(r.stderr).toContain('(ERR_POLICY_INVALID)');
-    expect(await client.exists(`${prefix}policy`, `${prefix}policy:audit`)).toBe(0);
+    expect(await client.exists(`${prefix}{policy}`, `${prefix}{policy}:audit`)).toBe(0);
   });
 
   it('history --json prints an array of exactly the audit fields; --count keeps the latest', async () => {

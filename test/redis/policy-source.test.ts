@@ -58,7 +58,7 @@ describe.skipIf(!redisUrl)('Redis policy source against a real Redis', () => {
       previousVersion: null,
     });
     expect(second).toEqual({ version: 2, hash: compilePolicy(doc(2)).hash, previousVersion: 1 });
-    expect(JSON.parse((await client.get(`${prefix}policy`)) as string)).toEqual(compilePolicy(doc(2)).document);
+    expect(JSON.parse((await client.get(`${prefix}{policy}`)) as string)).toEqual(compilePolicy(doc(2)).document);
 
     const history = await policyHistory(client, { prefix });
     expect(history).toHaveLength(2);
@@ -110,7 +110,7 @@ describe.skipIf(!redisUrl)('Redis policy source against a real Redis', () => {
     const error = await pushPolicy(client, { metadata: { version: 'x' } }, { prefix }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PolicyError);
     expect((error as PolicyError).code).toBe('ERR_POLICY_INVALID');
-    expect(await client.exists(`${prefix}policy`, `${prefix}policy:audit`)).toBe(0);
+    expect(await client.exists(`${prefix}{policy}`, `${prefix}{policy}:audit`)).toBe(0);
   });
 
   it('refuses a version lower than the stored one', async () => {
@@ -119,7 +119,7 @@ describe.skipIf(!redisUrl)('Redis policy source against a real Redis', () => {
     const error = await pushPolicy(client, doc(4), { prefix }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PolicyError);
     expect((error as PolicyError).code).toBe('ERR_POLICY_STALE');
-    expect(JSON.parse((await client.get(`${prefix}policy`)) as string).metadata.version).toBe(5);
+    expect(JSON.parse((await client.get(`${prefix}{policy}`)) as string).metadata.version).toBe(5);
     expect(await policyHistory(client, { prefix })).toHaveLength(1);
     // The same version again is accepted.
     await expect(pushPolicy(client, doc(5), { prefix })).resolves.toMatchObject({ version: 5 });
@@ -156,7 +156,7 @@ describe.skipIf(!redisUrl)('Redis policy source against a real Redis', () => {
       expect(await until(() => handleB.version === 4, 1000)).toBe(true);
 
       // Not JSON in the key: refused once through the handle, the version in force stays.
-      await client.set(`${prefix}policy`, '{not json');
+      await client.set(`${prefix}{policy}`, '{not json');
       expect(await until(() => refusedB.length > 0, 1000)).toBe(true);
       await sleep(500);
       expect(refusedB).toEqual(['ERR_POLICY_INVALID']);
