@@ -1,6 +1,7 @@
 /**
- * `npm run bench` — the micro benchmark, the HTTP benchmark, then the signature benchmark (micro
- * and HTTP); `npm run bench -- micro`, `-- http` or `-- signatures` runs one (or name several).
+ * `npm run bench` — the micro benchmark, the HTTP benchmark, the signature benchmark (micro and
+ * HTTP), the policy benchmarks, then the Redis store benchmark (skipped when Redis does not answer);
+ * `npm run bench -- micro`, `-- http`, `-- signatures`, `-- policy` or `-- redis` runs one (or name several).
  * `BENCH_QUICK=1` for a short, rough run. Prints the tables and writes a Markdown summary to
  * `.bench/results.md` for the README.
  *
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { httpMarkdown, printHttp, runHttp, type HttpReport } from './http.js';
 import { describeEnvironment, environmentLines } from './lib/env.js';
 import { microMarkdown, printMicro, runMicro, type MicroReport } from './micro.js';
+import { printRedis, redisMarkdown, redisSkipped, runRedis, type RedisResult } from './redis.js';
 import {
   printSignatureHttp,
   printSignatureMicro,
@@ -24,7 +26,7 @@ import {
   type SignatureMicroReport,
 } from './signatures.js';
 
-const PARTS = ['micro', 'http', 'signatures', 'policy'] as const;
+const PARTS = ['micro', 'http', 'signatures', 'policy', 'redis'] as const;
 type Part = (typeof PARTS)[number];
 
 function selectedParts(args: readonly string[]): Part[] {
@@ -45,6 +47,7 @@ let micro: MicroReport | undefined;
 let http: HttpReport | undefined;
 let sigMicro: SignatureMicroReport | undefined;
 let sigHttp: SignatureHttpReport | undefined;
+let redis: RedisResult | undefined;
 const errors: string[] = [];
 // Each table is printed as soon as its part finishes, so a failure later does not lose it.
 if (parts.includes('micro')) {
@@ -84,8 +87,17 @@ if (parts.includes('policy')) {
     if (run.status !== 0) errors.push(`policy: ${script} exited with ${String(run.status ?? run.signal)}`);
   }
 }
+if (parts.includes('redis')) {
+  try {
+    redis = await runRedis();
+    printRedis(redis);
+  } catch (error) {
+    errors.push(`redis: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+const redisReport = redis === undefined || redisSkipped(redis) ? undefined : redis;
 
-const env = micro?.env ?? http?.env ?? sigMicro?.env ?? sigHttp?.env ?? describeEnvironment();
+const env = micro?.env ?? http?.env ?? sigMicro?.env ?? sigHttp?.env ?? redisReport?.env ?? describeEnvironment();
 const markdown = [
   '## Benchmarks',
   '',
@@ -96,6 +108,7 @@ const markdown = [
   ...(http === undefined ? [] : [httpMarkdown(http), '']),
   ...(sigMicro === undefined ? [] : [signatureMicroMarkdown(sigMicro), '']),
   ...(sigHttp === undefined ? [] : [signatureHttpMarkdown(sigHttp), '']),
+  ...(redis === undefined ? [] : [redisMarkdown(redis), '']),
   ...(errors.length === 0 ? [] : ['**Failed:**', '', ...errors.map((e) => `- ${e}`), '']),
 ].join('\n');
 const out = fileURLToPath(new URL('../.bench/results.md', import.meta.url));
@@ -106,10 +119,16 @@ const verdicts = [
   micro === undefined ? undefined : `micro targets ${micro.passed ? 'all PASS' : 'MISSED (see table)'}`,
   http === undefined ? undefined : `http target ${http.passed ? 'PASS for every framework' : 'MISSED (see table)'}`,
   sigMicro === undefined ? undefined : `signature targets ${sigMicro.passed ? 'all PASS' : 'MISSED (see table)'}`,
+  redis === undefined
+    ? undefined
+    : redisSkipped(redis)
+      ? 'redis skipped (Redis unreachable)'
+      : `redis ${redis.commandsPerRequest.toFixed(2)} Redis commands/request, RedisStore/MemoryStore req/s ${redis.ratio.toFixed(3)}`,
 ].filter((v) => v !== undefined);
 console.log(`\nbench: ${verdicts.length === 0 ? (parts.includes('policy') ? 'policy and rate-limit figures above' : 'no results') : verdicts.join('; ')}. Summary written to .bench/results.md (${((performance.now() - started) / 1000).toFixed(0)} s).`);
 for (const error of errors) console.error(`bench: FAILED — ${error}`);
 if (http !== undefined && http.failures.length > 0) console.error('bench: the HTTP run had wrong answers; its figures are not valid.');
 if (sigHttp !== undefined && sigHttp.failures.length > 0) console.error('bench: the signature HTTP run had wrong answers; its figures are not valid.');
-const wrong = [http, sigHttp].some((report) => report !== undefined && report.failures.length > 0);
+if (redisReport !== undefined && redisReport.failures.length > 0) console.error('bench: the Redis store run had wrong answers; its figures are not valid.');
+const wrong = [http, sigHttp, redisReport].some((report) => report !== undefined && report.failures.length > 0);
 if (errors.length > 0 || wrong) process.exitCode = 1;

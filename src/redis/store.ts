@@ -33,9 +33,9 @@ export interface RedisStoreOptions {
    */
   standIn?: Pick<Store, 'rateLimit'>;
   /**
-   * After a command fails or times out, further commands fail at once for this many ms (then the
-   * next one tries Redis again), so an outage costs no request the full timeout. Default 1000; 0
-   * turns it off.
+   * After 3 commands in a row time out or lose their connection, further commands fail at once for
+   * this many ms (then the next one tries Redis again), so an outage costs no request the full
+   * timeout. A reconnection ends the pause sooner. Default 1000; 0 turns it off.
    */
   retryAfterMs?: number;
 }
@@ -46,6 +46,9 @@ export interface RedisStoreOptions {
  * answer; it spares callers whose clocks lag Redis's (or a test's injected clock) a premature expiry.
  */
 const EXPIRY_GRACE_MS = 1000;
+
+/** Failures in a row (timeouts, lost connections) after which commands pause for `retryAfterMs`. */
+const PAUSE_AFTER_FAILURES = 3;
 
 const GCRA_COMMAND = 'bonafideGcra';
 const WINDOW_COMMAND = 'bonafideSlidingWindow';
@@ -76,7 +79,7 @@ class RedisUnavailableError extends Error {
  *
  * Each call rejects within `timeoutMs` when Redis does not answer (the late answer, if any, is
  * dropped without an unhandled rejection), and at once while the client is not connected or within
- * `retryAfterMs` of a failure, so nothing queues up during an outage. Malformed rate-limit requests
+ * `retryAfterMs` of three failures in a row, so nothing queues up during an outage. Malformed rate-limit requests
  * reject with a RangeError before anything is sent.
  */
 export class RedisStore implements Store {
@@ -93,6 +96,8 @@ export class RedisStore implements Store {
   readonly #retryAfterMs: number;
   /** Until when (ms, `Date.now`) commands fail at once after a failure. */
   #downUntil = 0;
+  /** Commands in a row that timed out or lost their connection (an error reply from Redis is not counted). */
+  #failures = 0;
   readonly #onReady: () => void;
 
   constructor(options: RedisStoreOptions) {
@@ -194,7 +199,11 @@ export class RedisStore implements Store {
   /**
    * Runs one command, rejecting after `timeoutMs`; a late rejection of the command is swallowed.
    * Rejects at once, sending nothing, while the client is not connected (so no offline queue grows)
-   * or within `retryAfterMs` of the last failure.
+   * or while paused after failures in a row (`retryAfterMs`).
+   *
+   * The timeout is checked once more after the event loop has read its sockets (`setImmediate`):
+   * after a stall of the process, expired timers run before pending replies are read, and a reply
+   * that had arrived in time must not count as a timeout.
    */
   #timed<T>(run: () => Promise<T>): Promise<T> {
     if (this.#client.status !== 'ready') return Promise.reject(new RedisUnavailableError('bonafide: Redis is not connected'));
@@ -202,30 +211,38 @@ export class RedisStore implements Store {
       if (Date.now() < this.#downUntil) return Promise.reject(new RedisUnavailableError('bonafide: Redis failed recently; retrying shortly'));
       this.#downUntil = 0;
     }
-    const failed = (error: Error): Error => {
-      if (this.#retryAfterMs > 0) this.#downUntil = Date.now() + this.#retryAfterMs;
-      return error;
-    };
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(failed(new RedisUnavailableError(`bonafide: Redis did not answer within ${this.#timeoutMs} ms`))), this.#timeoutMs);
+      let settled = false;
+      const fail = (error: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        // Only an outage pauses the store: an error reply means Redis is there and answering.
+        if (error.name !== 'ReplyError' && ++this.#failures >= PAUSE_AFTER_FAILURES && this.#retryAfterMs > 0) {
+          this.#downUntil = Date.now() + this.#retryAfterMs;
+        }
+        reject(error);
+      };
+      const timer = setTimeout(() => {
+        setImmediate(() => fail(new RedisUnavailableError(`bonafide: Redis did not answer within ${this.#timeoutMs} ms`))).unref?.();
+      }, this.#timeoutMs);
       timer.unref?.();
       let pending: Promise<T>;
       try {
         pending = run();
       } catch (error) {
-        clearTimeout(timer);
-        reject(failed(error instanceof Error ? error : new Error(String(error))));
+        fail(error instanceof Error ? error : new Error(String(error)));
         return;
       }
       pending.then(
         (value) => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
+          this.#failures = 0;
           resolve(value);
         },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(failed(error instanceof Error ? error : new Error(String(error))));
-        },
+        (error: unknown) => fail(error instanceof Error ? error : new Error(String(error))),
       );
     });
   }
