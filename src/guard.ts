@@ -60,8 +60,8 @@ export interface Guard {
 
 /** What `guard.explain` reports. */
 export interface Explanation {
-  /** `ERR_REQUEST_INVALID` when the request could not be read; otherwise `OK`. */
-  readonly reason: 'OK' | 'ERR_REQUEST_INVALID';
+  /** `ERR_REQUEST_INVALID` when the request could not be read, `ERR_INTERNAL` when explaining failed; otherwise `OK`. */
+  readonly reason: 'OK' | 'ERR_REQUEST_INVALID' | 'ERR_INTERNAL';
   readonly route: string | null;
   readonly principal: Principal;
   readonly checks: readonly CheckResult[];
@@ -121,6 +121,16 @@ class GuardImpl implements Guard {
   }
 
   async explain(input: GuardRequest): Promise<Explanation> {
+    try {
+      return await this.#explain(input);
+    } catch (error) {
+      // As `check` does: the error's name is logged, never its message (it may quote the request).
+      this.#config.logger.error({ err: { name: error instanceof Error ? error.name : typeof error } }, 'bonafide: internal error while explaining a request');
+      return { reason: 'ERR_INTERNAL', route: null, principal: ANONYMOUS, checks: [], policy: null, result: null, trace: [] };
+    }
+  }
+
+  async #explain(input: GuardRequest): Promise<Explanation> {
     const request = normalizeRequest(input);
     if (request === undefined) {
       return { reason: 'ERR_REQUEST_INVALID', route: null, principal: ANONYMOUS, checks: [], policy: null, result: null, trace: [] };

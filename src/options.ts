@@ -1,7 +1,7 @@
 import { resolveApproov, type ApproovOptions } from './attestation/approov.js';
 import { resolveFirebase, type FirebaseOptions } from './attestation/firebase.js';
 import { resolveJwt, type JwtOptions } from './attestation/jwt.js';
-import { TokenVerifier } from './attestation/token-verifier.js';
+import { TokenVerifier, type TokenVerifierConfig } from './attestation/token-verifier.js';
 import type { Decision, Mode, Requirement } from './decision.js';
 import { PROBLEM_TYPE_BASE } from './decision.js';
 import { ConfigError } from './errors.js';
@@ -19,9 +19,11 @@ import {
 import { silentLogger, type Logger } from './observe/logger.js';
 import type { GuardRequest } from './request.js';
 import {
+  clockSkewRisk,
   resolveSignatureRequirements,
   resolveSignatures,
   type ResolvedSignatureRequirements,
+  type RiskWarning,
   type SignatureOptions,
   type SignatureRequirements,
 } from './signatures/options.js';
@@ -84,7 +86,7 @@ export interface RouteOptions {
 
 /** Options of `createGuard`. Validated at construction: an unknown key or bad value throws a ConfigError. */
 export interface GuardOptions {
-  /** `enforce` denies; `monitor` reports the would-be decision and lets every request through. Default `enforce`. */
+  /** `enforce` denies; `monitor` reports the would-be decision and lets every request through (logs a warning at construction). Default `enforce`. */
   mode?: Mode;
   /** Attestation token verifiers. */
   attestation?: AttestationOptions;
@@ -116,7 +118,7 @@ export interface GuardOptions {
    * Allow requests when a check's key source fails (JWKS unreachable) instead of answering 503.
    * The decision then has `failedOpen: true`. `signature` covers an unreachable key directory, an
    * unavailable replay store and an unreadable body; `rateLimit` a store that cannot count. Default:
-   * closed for every check.
+   * closed for every check. Each one opened logs a warning at construction.
    */
   failOpen?: { attestation?: boolean; signature?: boolean; rateLimit?: boolean };
   /** Cache sizes. `tokens`: verified tokens remembered per verifier (default 10000; 0 disables). */
@@ -266,7 +268,10 @@ function resolveStore(value: unknown, now: () => number): Store {
   return store as Store;
 }
 
-/** Validates user options into a frozen configuration. Throws ConfigError with the option's path. */
+/**
+ * Validates user options into a frozen configuration. Throws ConfigError with the option's path.
+ * Options that weaken security are legal but each logs one warning, only once everything validated.
+ */
 export function resolveOptions(options: GuardOptions): ResolvedConfig {
   const o = checkObject(options, '', TOP_KEYS);
   const mode = oneOf(o.mode, 'mode', MODES, 'enforce');
@@ -276,15 +281,18 @@ export function resolveOptions(options: GuardOptions): ResolvedConfig {
   const cache = o.cache === undefined ? {} : checkObject(o.cache, 'cache', ['tokens']);
   const cacheSize = positiveInteger(cache.tokens, 'cache.tokens', 10_000, { allowZero: true });
   const context = { fetch: fetchImpl, now, logger };
+  const warnings: RiskWarning[] = [];
 
   const verifiers: TokenVerifier[] = [];
   if (o.attestation !== undefined) {
     const a = checkObject(o.attestation, 'attestation', ['approov', 'firebase', 'jwt']);
-    if (a.approov !== undefined) verifiers.push(new TokenVerifier(resolveApproov(a.approov, 'attestation.approov', cacheSize)));
-    if (a.firebase !== undefined) {
-      verifiers.push(new TokenVerifier(resolveFirebase(a.firebase, 'attestation.firebase', cacheSize, context)));
-    }
-    if (a.jwt !== undefined) verifiers.push(new TokenVerifier(resolveJwt(a.jwt, 'attestation.jwt', cacheSize, context)));
+    const add = (config: TokenVerifierConfig, path: string): void => {
+      verifiers.push(new TokenVerifier(config));
+      warnings.push(...clockSkewRisk(`${path}.clockTolerance`, config.clockTolerance, 'tokens'));
+    };
+    if (a.approov !== undefined) add(resolveApproov(a.approov, 'attestation.approov', cacheSize), 'attestation.approov');
+    if (a.firebase !== undefined) add(resolveFirebase(a.firebase, 'attestation.firebase', cacheSize, context), 'attestation.firebase');
+    if (a.jwt !== undefined) add(resolveJwt(a.jwt, 'attestation.jwt', cacheSize, context), 'attestation.jwt');
   }
   const names = new Set<string>();
   for (const v of verifiers) {
@@ -295,7 +303,7 @@ export function resolveOptions(options: GuardOptions): ResolvedConfig {
   const signatures =
     o.signatures === undefined
       ? undefined
-      : new SignatureVerifier(resolveSignatures(o.signatures, 'signatures', { now, logger, cacheSize }), store);
+      : new SignatureVerifier(resolveSignatures(o.signatures, 'signatures', { now, logger, cacheSize, warnings }), store);
   if (verifiers.length === 0 && signatures === undefined) {
     throw new ConfigError(
       'ERR_CONFIG_MISSING_OPTION',
@@ -310,6 +318,7 @@ export function resolveOptions(options: GuardOptions): ResolvedConfig {
       throw new ConfigError('ERR_CONFIG_MISSING_OPTION', 'installSignature', 'Installation signatures are checked with the key in an attestation token: configure `attestation` too.');
     }
     install = new SignatureVerifier(resolveInstallSignature(o.installSignature, 'installSignature', cacheSize), store, 'install');
+    warnings.push(...clockSkewRisk('installSignature.clockSkew', install.config.clockSkew, 'signatures'));
   }
   const available: ResolvedRequirements = {
     attestation: verifiers.length > 0 ? 'required' : 'off',
@@ -341,26 +350,37 @@ export function resolveOptions(options: GuardOptions): ResolvedConfig {
         signatureRequire: resolveSignatureRequirements(r.signature, `${path}.signature`, signatureRequire),
         mode: oneOf(r.mode, `${path}.mode`, MODES, mode),
       });
+      if (r.mode === 'monitor' && mode !== 'monitor') {
+        warnings.push({ obj: { option: `${path}.mode` }, msg: 'bonafide: monitor mode on a route: its denials are reported, not enforced' });
+      }
     });
   }
   const failOpen = o.failOpen === undefined ? {} : checkObject(o.failOpen, 'failOpen', ['attestation', 'signature', 'rateLimit']);
   const failOpenRateLimit = optionalBoolean(failOpen.rateLimit, 'failOpen.rateLimit') ?? false;
-  if (failOpenRateLimit) logger.warn({ option: 'failOpen.rateLimit' }, 'bonafide: rate limits fail open: requests pass uncounted while the store is unavailable');
-  const policy = o.policy === undefined ? undefined : resolvePolicy(o.policy, logger);
+  if (failOpenRateLimit) {
+    warnings.push({ obj: { option: 'failOpen.rateLimit' }, msg: 'bonafide: rate limits fail open: requests pass uncounted while the store is unavailable' });
+  }
   const failOpenAttestation = optionalBoolean(failOpen.attestation, 'failOpen.attestation') ?? false;
   if (failOpenAttestation) {
-    logger.warn({ option: 'failOpen.attestation' }, 'bonafide: attestation fails open: requests pass while keys are unavailable');
+    warnings.push({ obj: { option: 'failOpen.attestation' }, msg: 'bonafide: attestation fails open: requests pass while keys are unavailable' });
   }
   const failOpenSignature = optionalBoolean(failOpen.signature, 'failOpen.signature') ?? false;
   if (failOpenSignature) {
-    logger.warn(
-      { option: 'failOpen.signature' },
-      'bonafide: signatures fail open: requests pass while a key directory, the replay store or the body is unavailable',
-    );
+    warnings.push({
+      obj: { option: 'failOpen.signature' },
+      msg: 'bonafide: signatures fail open: requests pass while a key directory, the replay store or the body is unavailable',
+    });
   }
-  if (mode === 'monitor') logger.warn({ option: 'mode' }, 'bonafide: monitor mode: denials are reported, not enforced');
+  if (mode === 'monitor') warnings.push({ obj: { option: 'mode' }, msg: 'bonafide: monitor mode: denials are reported, not enforced' });
 
-  return Object.freeze({
+  const onDecision = optionalFunction<(decision: Decision, request: GuardRequest) => void>(o.onDecision, 'onDecision');
+  const metrics = o.metrics === undefined ? undefined : validateMetrics(o.metrics, 'metrics');
+  const logAllowed = oneOf(o.logDecisions, 'logDecisions', ['deny', 'all'] as const, 'deny') === 'all';
+  const problemTypeBase = optionalString(o.problemTypeBase, 'problemTypeBase') ?? PROBLEM_TYPE_BASE;
+  // Last: a policy file watcher or source starts here, so nothing after it may throw.
+  const policy = o.policy === undefined ? undefined : resolvePolicy(o.policy, logger);
+
+  const resolved: ResolvedConfig = Object.freeze({
     mode,
     verifiers,
     attestation: requirements.attestation,
@@ -378,9 +398,11 @@ export function resolveOptions(options: GuardOptions): ResolvedConfig {
     policy,
     now,
     logger,
-    onDecision: optionalFunction<(decision: Decision, request: GuardRequest) => void>(o.onDecision, 'onDecision'),
-    metrics: o.metrics === undefined ? undefined : validateMetrics(o.metrics, 'metrics'),
-    logAllowed: oneOf(o.logDecisions, 'logDecisions', ['deny', 'all'] as const, 'deny') === 'all',
-    problemTypeBase: optionalString(o.problemTypeBase, 'problemTypeBase') ?? PROBLEM_TYPE_BASE,
+    onDecision,
+    metrics,
+    logAllowed,
+    problemTypeBase,
   });
+  for (const warning of warnings) logger.warn(warning.obj, warning.msg);
+  return resolved;
 }

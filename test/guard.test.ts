@@ -189,6 +189,8 @@ describe('reporting', () => {
   it('logs denies with codes and the path, never the token or the query', async () => {
     const { lines, logger } = recordingLogger();
     const g = guard({ logger, routes: [{ path: '/watch', mode: 'monitor' }] });
+    // The one construction warning: the monitored route.
+    expect(lines.splice(0)).toEqual([{ level: 'warn', obj: { option: 'routes[0].mode' }, msg: 'bonafide: monitor mode on a route: its denials are reported, not enforced' }]);
     const forged = hs256({ exp: NOW + 60 }, approovSecret().bytes);
     await g.check(request({ 'approov-token': forged }, 'https://api.example.com/v1/x?apikey=hunter2'));
     await g.check(request({}, 'https://api.example.com/watch'));

@@ -59,7 +59,8 @@ Options:
   --require-nonce          Every signature must carry a nonce
   --max-age SECONDS        Refuse signatures created longer ago than this
   --allow-test-keys        Accept the RFC 9421 example keys (tests and demos only)
-  --debug                  Print the signature base of every signature tried to stderr
+  --debug                  Print the signature base of every signature tried to stderr (it holds the
+                           covered header values, e.g. Authorization: debug with test credentials)
 
 Exit status: 0 every request allowed, 1 at least one denied, 2 usage or configuration error.
 

@@ -77,7 +77,7 @@ export class RemoteKeySet {
       .catch((error: unknown) => {
         const reason = error instanceof FetchFailure ? error.message : 'fetch failed';
         this.#options.logger.warn(
-          { url: this.url, reason, staleKeys: this.#keys.length },
+          { url: loggableUrl(this.url), reason, staleKeys: this.#keys.length },
           this.#loaded ? 'bonafide: JWKS refresh failed; keeping the keys already loaded' : 'bonafide: JWKS fetch failed',
         );
       })
@@ -163,4 +163,14 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
     chunks.push(chunk.value);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The URL as logs may show it: origin and path only (no credentials, query or fragment). */
+export function loggableUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
 }

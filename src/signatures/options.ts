@@ -56,17 +56,17 @@ export interface SignatureOptions {
   agents?: Record<string, string>;
   /** Algorithms accepted. Default: all six for `rfc9421`; all but `hmac-sha256` for `web-bot-auth` (which forbids shared secrets). */
   algorithms?: SignatureAlgorithm[];
-  /** Leeway for `created` in the future and `expires` in the past. Default 60 s. */
+  /** Leeway for `created` in the future and `expires` in the past. Default 60 s; over 5 minutes logs a warning at construction. */
   clockSkew?: Duration;
   /** Oldest `created` accepted. Default: no limit beyond `expires`. */
   maxAge?: Duration;
   /** Every signature must carry a `nonce`. Default `false` (nonces that are present are still checked for replay). */
   requireNonce?: boolean;
-  /** Record nonces and refuse a nonce seen before (per keyid) until the signature expires. Default `true`. */
+  /** Record nonces and refuse a nonce seen before (per keyid) until the signature expires. Default `true`; `false` logs a warning at construction. */
   replay?: boolean;
   /** Most candidate signatures verified per request. Default 4. */
   maxSignatures?: number;
-  /** Accept the RFC 9421 example keys (tests and demos only). Default `false`. */
+  /** Accept the RFC 9421 example keys (tests and demos only). Default `false`; `true` logs a warning at construction. */
   allowTestKeys?: boolean;
   /** Requirements for every route (routes may add their own). */
   require?: SignatureRequirements;
@@ -100,6 +100,29 @@ export interface ResolvedSignatureConfig {
   readonly require: ResolvedSignatureRequirements;
   readonly maxBodyBytes: number;
   readonly cacheSize: number;
+}
+
+/**
+ * A risky-but-legal setting, logged at `warn` once at construction (after the whole configuration
+ * validated): the option's path in `obj.option` and, in `msg`, why it is risky. Never a value of a
+ * secret or key.
+ */
+export interface RiskWarning {
+  readonly obj: { readonly option: string; readonly seconds?: number };
+  readonly msg: string;
+}
+
+/** Clock skews and tolerances above this many seconds are reported as risky: they stretch what a token or signature proves. */
+export const LONG_CLOCK_SKEW_SECONDS = 300;
+
+/** The warning for a clock skew (signatures) or tolerance (tokens) over LONG_CLOCK_SKEW_SECONDS at `path`; none at or under it. */
+export function clockSkewRisk(path: string, seconds: number, of: 'tokens' | 'signatures'): RiskWarning[] {
+  if (seconds <= LONG_CLOCK_SKEW_SECONDS) return [];
+  const msg =
+    of === 'tokens'
+      ? 'bonafide: a clock tolerance over 5 minutes accepts tokens long after they expire'
+      : 'bonafide: a clock skew over 5 minutes accepts signatures long after they expire and long before they were created';
+  return [{ obj: { option: path, seconds }, msg }];
 }
 
 const KEYS = [
@@ -141,8 +164,13 @@ export function resolveSignatureRequirements(
 export function resolveSignatures(
   value: unknown,
   path: string,
-  context: { now: () => number; logger: Logger; cacheSize: number },
+  context: { now: () => number; logger: Logger; cacheSize: number; warnings?: RiskWarning[] },
 ): ResolvedSignatureConfig {
+  // Collected for the caller to log once everything validated; logged at once without a collector.
+  const risk = (warning: RiskWarning): void => {
+    if (context.warnings !== undefined) context.warnings.push(warning);
+    else context.logger.warn(warning.obj, warning.msg);
+  };
   const o = checkObject(value, path, KEYS);
   const profile = oneOf(o.profile, `${path}.profile`, ['web-bot-auth', 'rfc9421'] as const, 'web-bot-auth');
   const wba = profile === 'web-bot-auth';
@@ -194,6 +222,19 @@ export function resolveSignatures(
       });
     }
     directory = new DirectoryClient({ logger: context.logger, ...options }, context.now);
+    const fetchOptions = options.fetch;
+    if (fetchOptions?.allowPrivateAddresses === true) {
+      risk({
+        obj: { option: `${path}.directory.fetch.allowPrivateAddresses` },
+        msg: 'bonafide: key directories may be fetched from loopback and private addresses (test-only): a Signature-Agent header can aim fetches at your own network',
+      });
+    }
+    if (fetchOptions?.ca !== undefined) {
+      risk({
+        obj: { option: `${path}.directory.fetch.ca` },
+        msg: 'bonafide: key directory fetches trust an extra certificate authority (test-only): whoever holds its key can serve keys for any agent',
+      });
+    }
   }
   if (!wba && keys.size === 0) {
     throw new ConfigError('ERR_CONFIG_MISSING_OPTION', `${path}.keys`, '`signatures.keys` is required with `profile: "rfc9421"`: the keys signatures are checked with.');
@@ -208,7 +249,10 @@ export function resolveSignatures(
     }
   }
 
-  return Object.freeze({
+  const clockSkew = duration(o.clockSkew, `${path}.clockSkew`, 60);
+  const replay = optionalBoolean(o.replay, `${path}.replay`) ?? true;
+  const allowTestKeys = optionalBoolean(o.allowTestKeys, `${path}.allowTestKeys`) ?? false;
+  const resolved: ResolvedSignatureConfig = Object.freeze({
     profile,
     tag,
     label,
@@ -216,16 +260,30 @@ export function resolveSignatures(
     directory,
     agents,
     algorithms,
-    clockSkew: duration(o.clockSkew, `${path}.clockSkew`, 60),
+    clockSkew,
     maxAge: duration(o.maxAge, `${path}.maxAge`),
     requireNonce: optionalBoolean(o.requireNonce, `${path}.requireNonce`) ?? false,
-    replay: optionalBoolean(o.replay, `${path}.replay`) ?? true,
+    replay,
     maxSignatures: positiveInteger(o.maxSignatures, `${path}.maxSignatures`, 4),
-    allowTestKeys: optionalBoolean(o.allowTestKeys, `${path}.allowTestKeys`) ?? false,
+    allowTestKeys,
     require: resolveSignatureRequirements(o.require, `${path}.require`),
     maxBodyBytes: positiveInteger(o.maxBodyBytes, `${path}.maxBodyBytes`, 1024 * 1024),
     cacheSize: positiveInteger(o.cacheSize, `${path}.cacheSize`, context.cacheSize, { allowZero: true }),
   });
+  if (allowTestKeys) {
+    risk({
+      obj: { option: `${path}.allowTestKeys` },
+      msg: 'bonafide: the RFC 9421 example keys are accepted (tests and demos only): their private keys are published, so anyone can sign with them',
+    });
+  }
+  if (!replay) {
+    risk({
+      obj: { option: `${path}.replay` },
+      msg: 'bonafide: replay protection is off: a captured signed request can be sent again until its signature expires',
+    });
+  }
+  clockSkewRisk(`${path}.clockSkew`, clockSkew, 'signatures').forEach(risk);
+  return resolved;
 }
 
 const DIRECTORY_KEYS = [
