@@ -220,8 +220,9 @@ function queryPairs(url: TargetUri): readonly (readonly [string, string])[] {
     let end = query.indexOf('&', start);
     if (end < 0) end = query.length;
     if (end > start) {
-      const eq = query.indexOf('=', start);
-      const split = eq >= 0 && eq < end ? eq : end;
+      // The first '=' of this pair only: a search past `end` would make a long query quadratic.
+      let split = start;
+      while (split < end && query.charCodeAt(split) !== 0x3d) split++;
       pairs.push([formDecode(query.slice(start, split)), formDecode(query.slice(Math.min(split + 1, end), end))]);
     }
     start = end + 1;
@@ -327,12 +328,14 @@ function canonicalLine(line: string): string | undefined {
 
 /** Replaces each `OWS CRLF RWS` (or a bare LF for CRLF) with one SP; any other CR or LF is refused. */
 function unfold(text: string): string | undefined {
+  // Linear: whole runs are copied with slice, and only the run before each fold is trimmed (trimming
+  // the whole output at every fold was quadratic in the number of folds).
   let out = '';
+  let from = 0;
   let i = 0;
   while (i < text.length) {
     const c = text.charCodeAt(i);
     if (c !== 0x0d && c !== 0x0a) {
-      out += text[i];
       i++;
       continue;
     }
@@ -340,16 +343,14 @@ function unfold(text: string): string | undefined {
     if (text.charCodeAt(next) !== 0x0a || !isWhitespace(text.charCodeAt(next + 1))) return undefined;
     next++;
     while (next < text.length && isWhitespace(text.charCodeAt(next))) next++;
-    out = trimEndWhitespace(out) + ' ';
+    let end = i;
+    while (end > from && isWhitespace(text.charCodeAt(end - 1))) end--;
+    if (end > from) out += `${text.slice(from, end)} `;
+    else if (out.length === 0) out = ' ';
+    from = next;
     i = next;
   }
-  return out;
-}
-
-function trimEndWhitespace(text: string): string {
-  let end = text.length;
-  while (end > 0 && isWhitespace(text.charCodeAt(end - 1))) end--;
-  return text.slice(0, end);
+  return out + text.slice(from);
 }
 
 /**

@@ -5,8 +5,8 @@
  * lax parser there lets an attacker inject lines into the signature base (RFC 9421 §7.5.3), so
  * every structured value goes through this one strict parser and nothing is parsed by hand.
  */
-import { isInnerList, parseDictionary, parseItem, parseList, serializeDictionary, serializeInnerList, serializeItem, serializeList } from 'structured-headers';
-import type { Dictionary, InnerList, Item, List } from 'structured-headers';
+import { DisplayString, isInnerList, parseDictionary, parseItem, parseList, serializeDictionary, serializeInnerList, serializeItem, serializeList } from 'structured-headers';
+import type { BareItem, Dictionary, InnerList, Item, List, Parameters } from 'structured-headers';
 
 /** The three top-level structured types (RFC 8941 §3). */
 export type StructuredType = 'dictionary' | 'list' | 'item';
@@ -34,13 +34,21 @@ export function structuredTypeOf(fieldName: string): StructuredType | undefined 
   return KNOWN_FIELD_TYPES.get(fieldName);
 }
 
-/** Parses a Dictionary (RFC 8941 §4.2.2); `undefined` instead of throwing on bad input. */
+/**
+ * Parses a Dictionary (RFC 8941 §4.2.2); `undefined` instead of throwing on bad input. Like the List
+ * and Item parsers below, it refuses text that is not ASCII first (RFC 8941 §4.2 step 1): the library
+ * does not, and reads a character above U+00FF in a Display String as its low byte (`%"ŧ"` as `%"g"`).
+ */
 export function tryParseDictionary(text: string): Dictionary | undefined {
+  if (!isAsciiText(text)) return undefined;
+  let dictionary: Dictionary;
   try {
-    return parseDictionary(text);
+    dictionary = parseDictionary(text);
   } catch {
     return undefined;
   }
+  for (const member of dictionary.values()) if (!representableMember(member)) return undefined;
+  return dictionary;
 }
 
 /** Short dictionaries parsed lately, by their text: a Signature-Agent value repeats across an agent's requests. */
@@ -63,20 +71,54 @@ export function parseDictionaryShared(text: string): Dictionary | undefined {
 
 /** Parses a List (RFC 8941 §4.2.1); `undefined` instead of throwing on bad input. */
 export function tryParseList(text: string): List | undefined {
+  if (!isAsciiText(text)) return undefined;
+  let list: List;
   try {
-    return parseList(text);
+    list = parseList(text);
   } catch {
     return undefined;
   }
+  return list.every(representableMember) ? list : undefined;
 }
 
 /** Parses an Item (RFC 8941 §4.2.3); `undefined` instead of throwing on bad input. */
 export function tryParseItem(text: string): Item | undefined {
+  if (!isAsciiText(text)) return undefined;
+  let item: Item;
   try {
-    return parseItem(text);
+    item = parseItem(text);
   } catch {
     return undefined;
   }
+  return representableMember(item) ? item : undefined;
+}
+
+/**
+ * False when a member holds a value the library parses but cannot serialize back faithfully, which is
+ * then treated as unparseable: a re-serialized field (`sf`, `key`, `@signature-params`) must be what
+ * the signer signed, and two different values must never serialize alike. A Date (RFC 9651 §3.3.7)
+ * may have 15 digits of seconds but a JavaScript Date holds only ±8.64e12: the library yields an
+ * Invalid Date, serialized as `@NaN`. A Display String (RFC 9651 §3.3.8) with a byte below 0x10
+ * serializes as `%2` instead of `%02`, which then reads back as another string.
+ */
+function representableMember(member: Item | InnerList): boolean {
+  if (isInnerList(member)) return member[0].every(representableMember) && representableParameters(member[1]);
+  return representableBareItem(member[0]) && representableParameters(member[1]);
+}
+
+function representableParameters(parameters: Parameters): boolean {
+  for (const value of parameters.values()) if (!representableBareItem(value)) return false;
+  return true;
+}
+
+function representableBareItem(value: BareItem): boolean {
+  if (value instanceof Date) return !Number.isNaN(value.getTime());
+  if (value instanceof DisplayString) {
+    // The library writes bytes below 0x10 with one hex digit (`%2`, not `%02`): refused, for the same reason.
+    const text = value.toString();
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) < 0x10) return false;
+  }
+  return true;
 }
 
 /**
@@ -99,12 +141,17 @@ export function serializeMember(member: Item | InnerList): string | undefined {
  */
 export function reserializeField(fieldName: string, value: string): string | undefined {
   const type = structuredTypeOf(fieldName);
-  try {
-    if (type === 'dictionary') return serializeDictionary(parseDictionary(value));
-    if (type === 'list') return serializeList(parseList(value));
-    if (type === 'item') return serializeItem(parseItem(value));
-  } catch {
-    return undefined;
+  if (type === 'dictionary') {
+    const dictionary = tryParseDictionary(value);
+    return dictionary === undefined ? undefined : serializeOrUndefined(() => serializeDictionary(dictionary));
+  }
+  if (type === 'list') {
+    const list = tryParseList(value);
+    return list === undefined ? undefined : serializeOrUndefined(() => serializeList(list));
+  }
+  if (type === 'item') {
+    const item = tryParseItem(value);
+    return item === undefined ? undefined : serializeOrUndefined(() => serializeItem(item));
   }
   return reserializeUntyped(value);
 }
