@@ -263,7 +263,9 @@ describe('RedisStore when Redis does not answer', () => {
     for (const call of [() => store.recordNonce('n:down', 1000), () => store.rateLimit(request())]) {
       const { ms, error } = await timeRejection(call);
       expect(error).toBeInstanceOf(Error);
-      expect(ms).toBeLessThan(150);
+      // Refused before sending (no timer): the message says so; the bound is loose for shared machines.
+      expect((error as Error).message).toMatch(/not connected/);
+      expect(ms).toBeLessThan(1000);
     }
   });
 
@@ -284,7 +286,8 @@ describe('RedisStore when Redis does not answer', () => {
       const { ms, error } = await timeRejection(call);
       expect((error as Error).message).toMatch(/did not answer within 50 ms/);
       expect(ms).toBeGreaterThanOrEqual(45);
-      expect(ms).toBeLessThan(150);
+      // Without the timeout it would never settle; the upper bound is loose because CI machines are shared.
+      expect(ms).toBeLessThan(2000);
     }
     // With the default pause after three failures in a row, the next calls fail at once instead of waiting again.
     const paused = new RedisStore({ client: silent, timeoutMs: 50 });
@@ -292,7 +295,8 @@ describe('RedisStore when Redis does not answer', () => {
     for (const call of [() => paused.recordNonce('n:silent', 1000), () => paused.rateLimit(request())]) {
       const { ms, error } = await timeRejection(call);
       expect((error as Error).message).toMatch(/failed recently/);
-      expect(ms).toBeLessThan(20);
+      // At once: no timer involved (the message proves it; the bound only guards against a wait).
+      expect(ms).toBeLessThan(45);
     }
     // The abandoned commands fail when the connection goes; that must not surface anywhere.
   });
