@@ -98,6 +98,8 @@ export class RedisStore implements Store {
   #downUntil = 0;
   /** Commands in a row that timed out or lost their connection (an error reply from Redis is not counted). */
   #failures = 0;
+  /** When the last outage failure was seen: commands sent before it that fail too are the same failure. */
+  #lastFailureAt = 0;
   readonly #onReady: () => void;
 
   constructor(options: RedisStoreOptions) {
@@ -211,6 +213,7 @@ export class RedisStore implements Store {
       if (Date.now() < this.#downUntil) return Promise.reject(new RedisUnavailableError('bonafide: Redis failed recently; retrying shortly'));
       this.#downUntil = 0;
     }
+    const sentAt = performance.now();
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const fail = (error: Error): void => {
@@ -218,13 +221,17 @@ export class RedisStore implements Store {
         settled = true;
         clearTimeout(timer);
         // Only an outage pauses the store: an error reply means Redis is there and answering.
-        if (error.name !== 'ReplyError' && ++this.#failures >= PAUSE_AFTER_FAILURES && this.#retryAfterMs > 0) {
-          this.#downUntil = Date.now() + this.#retryAfterMs;
+        // Commands in flight together that fail together (one stall) count once: only a command sent
+        // after the previous failure was seen counts as the next failure in a row.
+        if (error.name !== 'ReplyError' && sentAt > this.#lastFailureAt) {
+          this.#lastFailureAt = performance.now();
+          if (++this.#failures >= PAUSE_AFTER_FAILURES && this.#retryAfterMs > 0) this.#downUntil = Date.now() + this.#retryAfterMs;
         }
         reject(error);
       };
       const timer = setTimeout(() => {
-        setImmediate(() => fail(new RedisUnavailableError(`bonafide: Redis did not answer within ${this.#timeoutMs} ms`))).unref?.();
+        // Not unref'd: an unref'd immediate does not shorten the poll phase, and could wait for unrelated I/O.
+        setImmediate(() => fail(new RedisUnavailableError(`bonafide: Redis did not answer within ${this.#timeoutMs} ms`)));
       }, this.#timeoutMs);
       timer.unref?.();
       let pending: Promise<T>;

@@ -103,6 +103,8 @@ interface FoundKey {
 type KeyLookup = FoundKey | Exclude<DirectoryLookup, SignatureKey>;
 
 const NONCE_PREFIX = 'bonafide:nonce:';
+/** The longest Signature-Input whose parse is cached (a typical one is 200–300 characters). */
+const MAX_CACHED_INPUT = 512;
 
 /**
  * Verifies the HTTP message signatures of a request (RFC 9421) under one profile. Cheap checks come
@@ -120,7 +122,7 @@ export class SignatureVerifier {
   constructor(config: ResolvedSignatureConfig, store: Store | undefined, name: string = config.profile) {
     this.#config = config;
     this.#store = config.replay ? store : undefined;
-    this.#parsed = new BoundedCache(Math.min(config.cacheSize, 4096));
+    this.#parsed = new BoundedCache(Math.min(config.cacheSize, 2048));
     this.#verified = new BoundedCache(config.cacheSize);
     this.#name = name;
   }
@@ -209,7 +211,9 @@ export class SignatureVerifier {
     const hit = this.#parsed.get(signature, nowMs);
     if (hit !== undefined && hit.input === input) return hit.entries;
     const entries = parseSignatures(input, signature);
-    if (signature.length <= 2048) this.#parsed.set(signature, { input, entries, expiresAt: nowMs + 300_000 });
+    // Only ordinary-sized headers are kept: the cache is bounded by count, and an 8 KiB Signature-Input
+    // can parse to ~160 KB (no key needed to send one), so large inputs would make it a memory lever.
+    if (signature.length <= 2048 && input.length <= MAX_CACHED_INPUT) this.#parsed.set(signature, { input, entries, expiresAt: nowMs + 300_000 });
     return entries;
   }
 

@@ -289,6 +289,11 @@ describe('RedisStore when Redis does not answer', () => {
       // Without the timeout it would never settle; the upper bound is loose because CI machines are shared.
       expect(ms).toBeLessThan(2000);
     }
+    // Commands in flight together that time out together (one stall) are one failure, not three: no pause.
+    const together = new RedisStore({ client: silent, timeoutMs: 50 });
+    const all = await Promise.all(Array.from({ length: 5 }, (_, i) => timeRejection(() => together.recordNonce(`n:together-${i}`, 1000))));
+    expect(all.every(({ error }) => /did not answer/.test((error as Error).message))).toBe(true);
+    expect(((await timeRejection(() => together.recordNonce('n:after', 1000))).error as Error).message).toMatch(/did not answer/);
     // With the default pause after three failures in a row, the next calls fail at once instead of waiting again.
     const paused = new RedisStore({ client: silent, timeoutMs: 50 });
     for (let i = 0; i < 3; i++) expect((await timeRejection(() => paused.recordNonce('n:silent', 1000))).ms).toBeGreaterThanOrEqual(45);
