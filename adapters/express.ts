@@ -57,6 +57,11 @@ function urlOf(req: Request): string {
 
 type TrustFn = (address: string | undefined, hop: number) => boolean;
 
+/** The body a parser left on `req.body` (a Buffer from `express.raw()` is the raw bytes). */
+function parsedBody(this: Request): unknown {
+  return this.body;
+}
+
 /**
  * Express middleware (Express 4 and 5) that checks every request with the guard. An allowed request
  * gets `req.bonafide` and continues; a denied one is answered with `guard.respond(decision)` — status,
@@ -96,7 +101,7 @@ export function bonafide(guardOrOptions: Guard | GuardOptions, options?: Express
         url: urlOf(req),
         headers: req.headers,
         ip: req.ip,
-        readBody: nodeBodyReader(req as unknown as NodeRequestLike, () => req.body),
+        readBody: nodeBodyReader(req as unknown as NodeRequestLike, parsedBody, req),
       };
     } catch {
       return apply(INTERNAL_ERROR, req, res, next);

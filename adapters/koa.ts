@@ -2,6 +2,7 @@ import type { DefaultContext, DefaultState, Middleware, ParameterizedContext } f
 import type { Decision, DenyDecision } from '../src/decision.js';
 import type { Guard } from '../src/guard.js';
 import type { GuardOptions } from '../src/options.js';
+import { isAuthority } from '../src/lib/authority.js';
 import {
   INTERNAL_ERROR,
   absoluteUrl,
@@ -39,9 +40,26 @@ export interface KoaOptions {
 /**
  * The URL the client used: `ctx.protocol` and `ctx.host` (both honour `app.proxy`; `X-Forwarded-*`
  * first values) and `ctx.originalUrl`, the raw request-target.
+ *
+ * The common case — no `app.proxy`, HTTP/1, a Host that is one plain authority — reads what those
+ * getters would return straight from the request (the socket's TLS and the Host header): Koa's
+ * getters split, trim and re-check the header on every access, which showed in the per-request cost.
+ * Anything else goes through the getters themselves.
  */
 function urlOf(ctx: KoaContext): string {
-  return absoluteUrl(ctx.protocol, ctx.host || localAuthority(ctx.req.socket), ctx.originalUrl);
+  const req = ctx.req;
+  if (!ctx.app.proxy && req.httpVersionMajor < 2) {
+    const host = req.headers.host;
+    if (host !== undefined && !host.includes(',') && isAuthority(host)) {
+      return absoluteUrl((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http', host, ctx.originalUrl);
+    }
+  }
+  return absoluteUrl(ctx.protocol, ctx.host || localAuthority(req.socket), ctx.originalUrl);
+}
+
+/** Raw bytes koa-bodyparser (and similar) kept on `ctx.request.rawBody`. */
+function keptBody(this: KoaContext): unknown {
+  return (this.request as { rawBody?: unknown }).rawBody;
 }
 
 /**
@@ -83,7 +101,7 @@ export function bonafide(guardOrOptions: Guard | GuardOptions, options?: KoaOpti
         url: urlOf(ctx),
         headers: ctx.req.headers,
         ip: ctx.ip || undefined,
-        readBody: nodeBodyReader(ctx.req as unknown as NodeRequestLike, () => (ctx.request as { rawBody?: unknown }).rawBody),
+        readBody: nodeBodyReader(ctx.req as unknown as NodeRequestLike, keptBody, ctx),
       });
     } catch {
       decision = INTERNAL_ERROR;

@@ -2,7 +2,7 @@ import { toProblem, type Decision, type DenyDecision, type DenyResponse } from '
 import { ConfigError } from '../src/errors.js';
 import { isAuthority } from '../src/lib/authority.js';
 import { createGuard, type Guard } from '../src/guard.js';
-import type { GuardRequest } from '../src/request.js';
+import { urlChecked, type GuardRequest } from '../src/request.js';
 import { checkObject, optionalFunction } from '../src/lib/validate.js';
 import type { GuardOptions } from '../src/options.js';
 import { ANONYMOUS } from '../src/principal.js';
@@ -143,7 +143,11 @@ export function absoluteUrl(scheme: string, authority: string | undefined, targe
     scheme = lower;
   }
   if (target.charCodeAt(0) === 47 /* / */) {
-    return authority !== undefined && isAuthority(authority) ? scheme + '://' + authority + target : '';
+    if (authority === undefined || !isAuthority(authority)) return '';
+    const url = scheme + '://' + authority + target;
+    // The guard would check the authority again, and look for the path and a `#`: say it is done.
+    if (!target.includes('#')) urlChecked(url, scheme.length + 3 + authority.length);
+    return url;
   }
   if (ABSOLUTE_FORM.test(target)) return target;
   if (target === '*') return authority !== undefined && isAuthority(authority) ? scheme + '://' + authority : '';
@@ -180,18 +184,20 @@ export interface NodeRequestLike {
 
 /**
  * A `readBody` for a Node request, or `undefined` when it carries no body. It uses raw bytes a body
- * parser already kept (`rawBody`, or `fallback()` such as Express's `req.body` Buffer from
- * `express.raw()`); otherwise it reads the stream itself and puts the bytes back (`unshift`) before
+ * parser already kept (`rawBody`, or `fallback` called on `owner`, such as Express's `req.body`
+ * Buffer from `express.raw()`; a module-level function, so no closure is made per request); otherwise it reads the stream itself and puts the bytes back (`unshift`) before
  * the stream ends, so the application's own body parser still reads the whole body afterwards.
  */
-export function nodeBodyReader(
+export function nodeBodyReader<T>(
   req: NodeRequestLike,
-  fallback?: () => unknown,
+  fallback?: (this: T) => unknown,
+  owner?: T,
 ): ((maxBytes: number) => Promise<Uint8Array | undefined>) | undefined {
   const headers = req.headers;
+  // Checked before any closure is made: most requests (GET, HEAD) carry no body.
   if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return undefined;
   return (maxBytes) => {
-    let kept = req.rawBody ?? fallback?.();
+    let kept = req.rawBody ?? fallback?.call(owner as T);
     // koa-bodyparser keeps `rawBody` as text; for the UTF-8 bodies it parses that is the same bytes.
     if (typeof kept === 'string') kept = Buffer.from(kept, 'utf8');
     if (kept instanceof Uint8Array) return kept.byteLength > maxBytes ? Promise.reject(new BodyTooLargeError('body too large')) : Promise.resolve(kept);

@@ -384,11 +384,11 @@ class GuardImpl implements Guard {
     failedOpen: ReasonCode | undefined,
     deferred: Deferred | undefined,
   ): Decision | Promise<Decision> {
-    const pass = (outcome: PolicyOutcome, settled = checks): Decision =>
-      failedOpen !== undefined
-        ? this.#decide(scope, failedOpen, principal, settled, started, true, outcome)
-        : this.#decide(scope, 'OK', principal, settled, started, false, outcome);
-    if (compiled === undefined) return deferred === undefined ? pass(NO_POLICY) : this.#recordNonce(deferred, checks, (c) => pass(NO_POLICY, c));
+    // `#pass` is a method, not a closure over these arguments: this runs on every allowed request.
+    if (compiled === undefined) {
+      if (deferred === undefined) return this.#pass(scope, failedOpen, principal, checks, started, NO_POLICY);
+      return this.#recordNonce(deferred, checks, (c) => this.#pass(scope, failedOpen, principal, c, started, NO_POLICY));
+    }
     const result = compiled.evaluate(policyContext(request, principal, proven, this.#config.now()));
     const base: PolicyOutcome = {
       rule: result.source === 'rule' || result.source === 'category' ? result.match : result.source === 'default' ? 'default' : result.source,
@@ -423,11 +423,14 @@ class GuardImpl implements Guard {
             header: (name: string) => request.headers.get(name),
           });
     if (limit === undefined || key === undefined) {
-      return deferred === undefined ? pass(base) : this.#recordNonce(deferred, checks, (c) => pass(base, c));
+      if (deferred === undefined) return this.#pass(scope, failedOpen, principal, checks, started, base);
+      return this.#recordNonce(deferred, checks, (c) => this.#pass(scope, failedOpen, principal, c, started, base));
     }
     const counted = (state: RateLimitState, settled = checks): Decision => {
       const outcome: PolicyOutcome = { ...base, rateLimit: rateLimitInfo(limit, state) };
-      return state.allowed ? pass(outcome, settled) : this.#decide(scope, 'ERR_RATE_LIMITED', principal, settled, started, false, outcome);
+      return state.allowed
+        ? this.#pass(scope, failedOpen, principal, settled, started, outcome)
+        : this.#decide(scope, 'ERR_RATE_LIMITED', principal, settled, started, false, outcome);
     };
     const unavailable = (): Decision =>
       this.#decide(scope, 'ERR_STORE_UNAVAILABLE', principal, checks, started, this.#config.failOpenRateLimit, base);
@@ -453,6 +456,20 @@ class GuardImpl implements Guard {
     }
     if (deferred !== undefined) return this.#recordNonce(deferred, checks, (c) => this.#limit(limit, key, now, (s) => counted(s, c), unavailable));
     return this.#limit(limit, key, now, counted, unavailable);
+  }
+
+  /** The allow for a request the policy let through: `OK`, or failed open with the check that failed. */
+  #pass(
+    scope: Scope,
+    failedOpen: ReasonCode | undefined,
+    principal: Principal,
+    checks: readonly CheckResult[],
+    started: number,
+    outcome: PolicyOutcome,
+  ): Decision {
+    return failedOpen !== undefined
+      ? this.#decide(scope, failedOpen, principal, checks, started, true, outcome)
+      : this.#decide(scope, 'OK', principal, checks, started, false, outcome);
   }
 
   /** Takes from a rate limit through the store; a store failure is `unavailable`. */

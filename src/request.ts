@@ -110,7 +110,7 @@ export async function readWebBody(request: Request, maxBytes: number): Promise<U
 /** Reads a plain header record case-insensitively, joining repeated lines with `", "`. */
 class RecordHeaders implements HeaderReader, FieldLineReader {
   readonly #record: HeaderRecord;
-  #lower: Map<string, string | readonly string[] | number | undefined> | undefined;
+  #lower: ReadonlyMap<string, string | readonly string[] | number | undefined> | undefined;
 
   constructor(record: HeaderRecord) {
     this.#record = record;
@@ -136,22 +136,38 @@ class RecordHeaders implements HeaderReader, FieldLineReader {
     return Array.isArray(value) ? (value as string[]) : undefined;
   }
 
-  #byLowerName(): Map<string, string | readonly string[] | number | undefined> {
+  #byLowerName(): ReadonlyMap<string, string | readonly string[] | number | undefined> {
     if (this.#lower === undefined) {
+      // Node (and so every Node framework) gives lower-case names only: then a miss is a miss.
+      if (!hasUpperCaseKey(this.#record)) return (this.#lower = NO_HEADERS);
       // Mixed-case keys (a hand-built record): index once, merging names that differ only by case.
-      this.#lower = new Map();
+      const byLower = new Map<string, string | readonly string[] | number | undefined>();
       for (const key of Object.keys(this.#record)) {
         const lower = key.toLowerCase();
         const value = this.#record[key];
         if (value === undefined) continue;
-        const previous = this.#lower.get(lower);
+        const previous = byLower.get(lower);
         const lines = Array.isArray(value) ? (value as string[]) : [String(value)];
-        if (previous === undefined) this.#lower.set(lower, lines.length === 1 ? lines[0] : lines);
-        else this.#lower.set(lower, [...(Array.isArray(previous) ? previous : [String(previous)]), ...lines]);
+        if (previous === undefined) byLower.set(lower, lines.length === 1 ? lines[0] : lines);
+        else byLower.set(lower, [...(Array.isArray(previous) ? previous : [String(previous)]), ...lines]);
       }
+      this.#lower = byLower;
     }
     return this.#lower;
   }
+}
+
+const NO_HEADERS: ReadonlyMap<string, string> = new Map<string, string>();
+
+/** True when some key of the record has an upper-case ASCII letter (checked without allocating). */
+function hasUpperCaseKey(record: HeaderRecord): boolean {
+  for (const key in record) {
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      if (c >= 65 && c <= 90) return true;
+    }
+  }
+  return false;
 }
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
@@ -184,6 +200,21 @@ export function normalizePath(rawPath: string): string {
   return out.join('/') || '/';
 }
 
+/** The URL an adapter built and checked last (see `urlChecked`), and where its path starts. */
+let validatedUrl: string | undefined;
+let validatedStart = 0;
+
+/**
+ * Tells `normalizeRequest` that `url` is `scheme://authority` + a target with no `#`, its authority
+ * already checked with `isAuthority`, and its path starting at `start`: the adapter that built it
+ * just did what `pathStart` would do again. Only the last URL is remembered, and only a URL with the
+ * same text is taken as checked — the text alone decides where its path starts.
+ */
+export function urlChecked(url: string | undefined, start: number): void {
+  validatedUrl = url;
+  validatedStart = start;
+}
+
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const COMMON_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -198,7 +229,7 @@ export function normalizeRequest(input: GuardRequest): NormalizedRequest | undef
     return undefined;
   }
   if (typeof url !== 'string' || url.length > 16384) return undefined;
-  const start = pathStart(url);
+  const start = url === validatedUrl ? validatedStart : pathStart(url);
   if (start === -1) return undefined;
   const query = url.indexOf('?', start);
   const rawPath = query === start ? '/' : url.slice(start, query === -1 ? url.length : query) || '/';

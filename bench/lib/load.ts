@@ -13,7 +13,8 @@
  * slower server's), where both servers do the same work per second: the server CPU time per response then shows what the guard
  * itself costs, without the feedback that saturation adds on a 2-core machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Result } from 'autocannon';
@@ -69,9 +70,29 @@ export interface Server {
   readonly stdout: () => string;
 }
 
-/** Starts `bench/servers/server.ts` with these arguments and extra environment; resolves once it prints its port. */
+let compiled: Promise<string> | undefined;
+
+/**
+ * The server as users would run bonafide: the package built (`npm run build`, so dist/ is the
+ * current source) and the server script compiled to plain JavaScript, run by plain node. Under tsx
+ * every function gets a `__name` wrapper (its keepNames), which costs a property definition per
+ * closure created — per request, in a request path — and would be measured as if it were bonafide's.
+ */
+function serverScript(): Promise<string> {
+  compiled ??= (async () => {
+    const built = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+    if (built.status !== 0) throw new Error(`npm run build failed:\n${built.stdout}${built.stderr}`);
+    const outfile = join(ROOT, '.bench', 'server.mjs');
+    const { build } = await import('esbuild');
+    await build({ entryPoints: [SERVER], outfile, format: 'esm', platform: 'node', target: 'node20', bundle: false, logLevel: 'warning' });
+    return outfile;
+  })();
+  return compiled;
+}
+
+/** Starts `bench/servers/server.ts` (built, see `serverScript`) with these arguments and extra environment; resolves once it prints its port. */
 export async function startServer(args: readonly string[], env: Readonly<Record<string, string>>): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, ...args], {
+  const child = spawn(process.execPath, [await serverScript(), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],

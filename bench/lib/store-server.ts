@@ -86,7 +86,9 @@ if (kind === 'redis') {
 }
 
 const guard = createGuard({
-  signatures: { keys: [JSON.parse(jwk) as Jwk], directory: false, requireNonce: true },
+  // The requests are signed before the windows that use them (up to a few minutes earlier), so a
+  // nonce-carrying signature is accepted (and its nonce kept) for longer than the 5-minute default.
+  signatures: { keys: [JSON.parse(jwk) as Jwk], directory: false, requireNonce: true, maxNonceAge: '3h' },
   policy: JSON.parse(policy) as PolicyDocument,
   store,
   onDecision: count,

@@ -1,5 +1,5 @@
 /**
- * One benchmark server: `server.ts <express|koa|fastify> <bare|guarded> [approov|signatures|verify-floor]`,
+ * One benchmark server: `server.ts <express|koa|fastify> <bare|guarded> [approov|signatures|verify-floor|noop]`,
  * on 127.0.0.1 and an ephemeral port, which it prints as `BENCH_PORT=<port>` once it listens. GET
  * /hello answers 200 `hello world`. In bare mode the same route has no middleware at all. In guarded
  * mode every request goes through bonafide, which checks (default `approov`) an Approov token with
@@ -9,15 +9,20 @@
  * tell a fresh verification from a cache hit. `verify-floor` (Fastify only) is not bonafide: a bare
  * `onRequest` hook that does what no verifier can skip, one `crypto.verify` of an Ed25519 signature
  * over a signature base built in advance (BENCH_SIGNATURE_JWK, BENCH_FLOOR_BASE, BENCH_FLOOR_SIGNATURE
- * in base64), and answers 401 if it fails.
+ * in base64), and answers 401 if it fails. `noop` is not bonafide either: one middleware (Fastify:
+ * one `onRequest` hook) that does nothing, the cost any middleware adds in that framework.
  */
 import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { createGuard, type Decision, type Guard, type Jwk } from '../../src/index.js';
+import type { Decision, Guard, Jwk } from '../../src/index.js';
+
+// The built package (dist/, through the package's own `exports`), as users run it; bench/lib/load.ts
+// builds it and runs this file compiled to plain JavaScript on plain node, bare and guarded alike.
+const { createGuard } = await import('bonafide');
 
 const FRAMEWORKS = ['express', 'koa', 'fastify'] as const;
 const MODES = ['bare', 'guarded'] as const;
-const CHECKS = ['approov', 'signatures', 'verify-floor'] as const;
+const CHECKS = ['approov', 'signatures', 'verify-floor', 'noop'] as const;
 type Framework = (typeof FRAMEWORKS)[number];
 type Mode = (typeof MODES)[number];
 type Check = (typeof CHECKS)[number];
@@ -43,9 +48,10 @@ function usage(message: string): never {
 
 async function startExpress(guard: Guard | undefined): Promise<Running> {
   const { default: express } = await import('express');
-  const { bonafide } = await import('../../adapters/express.js');
+  const { bonafide } = await import('bonafide/express');
   const app = express();
   if (guard !== undefined) app.use(bonafide(guard));
+  if (noop) app.use((_req, _res, next) => next());
   app.get('/hello', (_req, res) => {
     res.send(BODY);
   });
@@ -60,9 +66,10 @@ async function startExpress(guard: Guard | undefined): Promise<Running> {
 
 async function startKoa(guard: Guard | undefined): Promise<Running> {
   const { default: Koa } = await import('koa');
-  const { bonafide } = await import('../../adapters/koa.js');
+  const { bonafide } = await import('bonafide/koa');
   const app = new Koa();
   if (guard !== undefined) app.use(bonafide(guard));
+  if (noop) app.use((_ctx, next) => next());
   app.use((ctx) => {
     if (ctx.method === 'GET' && ctx.path === '/hello') ctx.body = BODY;
   });
@@ -91,9 +98,10 @@ function verifyFloor(): () => boolean {
 
 async function startFastify(guard: Guard | undefined, floor?: () => boolean): Promise<Running> {
   const { default: Fastify } = await import('fastify');
-  const { bonafide } = await import('../../adapters/fastify.js');
+  const { bonafide } = await import('bonafide/fastify');
   const app = Fastify({ logger: false });
   if (guard !== undefined) await app.register(bonafide, { guard });
+  if (noop) app.addHook('onRequest', (_request, _reply, done) => done());
   if (floor !== undefined) {
     app.addHook('onRequest', (_request, reply, done) => {
       if (floor()) done();
@@ -128,10 +136,12 @@ if (!MODES.includes(mode as Mode)) usage(`unknown mode ${JSON.stringify(mode)}`)
 if (!CHECKS.includes(check as Check)) usage(`unknown check ${JSON.stringify(check)}`);
 
 if (check === 'verify-floor' && framework !== 'fastify') usage('verify-floor is for fastify only');
+/** `guarded noop`: not bonafide, one middleware (hook) that does nothing: what any middleware costs. */
+const noop = mode === 'guarded' && check === 'noop';
 
 const stats: DecisionStats | undefined = mode === 'guarded' && check === 'signatures' ? { fresh: 0, cached: 0, denied: 0 } : undefined;
 let guard: Guard | undefined;
-if (mode === 'guarded' && check !== 'verify-floor') guard = stats === undefined ? approovGuard() : signatureGuard(stats);
+if (mode === 'guarded' && check !== 'verify-floor' && !noop) guard = stats === undefined ? approovGuard() : signatureGuard(stats);
 
 let running: Running;
 if (mode === 'guarded' && check === 'verify-floor') running = await startFastify(undefined, verifyFloor());

@@ -157,3 +157,57 @@ describe.each(servers)('Content-Digest through %s', (_name, start) => {
     expect((await response.json()).code).toBe('ERR_BODY_TOO_LARGE');
   });
 });
+
+/**
+ * A body parser that runs before the guard has consumed the stream; the adapters then take the
+ * bytes it kept: Express's `req.body` Buffer from `express.raw()`, Koa's `ctx.request.rawBody` text
+ * (as koa-bodyparser keeps it).
+ */
+const parsedFirst: [string, Starter][] = [
+  ...([['Express 4', express4], ['Express 5', express5]] as const).map(([name, express]): [string, Starter] => [
+    name,
+    (guard) => {
+      const app = (express as typeof express5)();
+      app.use((express as typeof express5).raw({ type: '*/*', limit: '2mb' }));
+      app.use(expressGuard(guard));
+      app.post('/items', (req, res) => void res.json({ body: JSON.parse((req.body as Buffer).toString('utf8')) }));
+      return listenNode(app);
+    },
+  ]),
+  ...([['Koa 2', Koa2], ['Koa 3', Koa3]] as const).map(([name, Koa]): [string, Starter] => [
+    name,
+    (guard) => {
+      const app = new (Koa as typeof Koa3)();
+      app.use(async (ctx, next) => {
+        const text = await readStream(ctx.req);
+        Object.assign(ctx.request, { rawBody: text, body: JSON.parse(text) });
+        await next();
+      });
+      app.use(koaGuard(guard));
+      app.use((ctx) => {
+        ctx.body = { body: (ctx.request as unknown as { body: unknown }).body };
+      });
+      return listenNode(app.callback());
+    },
+  ]),
+];
+
+describe.each(parsedFirst)('Content-Digest through %s after a body parser', (_name, start) => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await start(makeGuard());
+  });
+  afterAll(() => server.close());
+
+  it('checks the digest against the bytes the parser kept', async () => {
+    const response = await signedPost(server.origin, JSON.stringify({ hello: 'wörld' }));
+    expect(response.status).toBe(200);
+    expect((await response.json()).body).toEqual({ hello: 'wörld' });
+  });
+
+  it('denies a changed body with 401 ERR_DIGEST_MISMATCH', async () => {
+    const response = await signedPost(server.origin, JSON.stringify({ hello: 'mallory' }), { digestOf: JSON.stringify({ hello: 'world' }) });
+    expect(response.status).toBe(401);
+    expect((await response.json()).code).toBe('ERR_DIGEST_MISMATCH');
+  });
+});

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isAuthority, pathStart } from '../../src/lib/authority.js';
-import { normalizePath, normalizeRequest, type GuardRequest } from '../../src/request.js';
+import { absoluteUrl } from '../../adapters/shared.js';
+import { normalizePath, normalizeRequest, urlChecked, type GuardRequest } from '../../src/request.js';
 import { anyString, methodLike, rawPath, urlLike } from './arbitraries.js';
 import { fuzz, TIMEOUT } from './settings.js';
 
@@ -86,6 +87,32 @@ describe('fuzz: normalizePath', () => {
           const once = normalizePath(path);
           expect(normalizePath(once)).toBe(once);
           expect(ESCAPED_UNRESERVED.test(once)).toBe(false);
+        }),
+        fuzz(3),
+      );
+    },
+    TIMEOUT,
+  );
+});
+
+describe('fuzz: adapter URLs checked once', () => {
+  const reset = (): void => urlChecked(undefined, 0);
+  const seen = (url: string) => {
+    const request = normalizeRequest({ method: 'GET', url, headers: {} });
+    return request === undefined ? undefined : { url: request.url, path: request.path };
+  };
+
+  it(
+    'a URL from absoluteUrl is read exactly as the guard reads the same text unchecked',
+    () => {
+      const authority = fc.oneof(anyString(24), fc.constantFrom('api.example.com', 'a:8080', '[::1]:3000', 'x/y', 'h?q', 'h#f', 'u@h', ''));
+      const target = fc.oneof(fc.constant('*'), anyString(30), rawPath.map((p) => `/${p}`), fc.constantFrom('/a#b', '/?#', 'http://x/y'));
+      fc.assert(
+        fc.property(fc.constantFrom('http', 'https', 'HTTP', 'ftp'), fc.option(authority, { nil: undefined }), target, (scheme, host, path) => {
+          const url = absoluteUrl(scheme, host, path);
+          const checked = seen(url);
+          reset();
+          expect(checked).toEqual(seen(url));
         }),
         fuzz(3),
       );

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuard, type Guard, type PolicyDocument } from '../../src/index.js';
 import { policyHistory, pushPolicy, RedisStore, redisPolicySource } from '../../src/redis/index.js';
 import type { RateLimitRequest } from '../../src/stores/store.js';
-import { ed25519Pair, sign } from '../helpers/http-sig.js';
+import { ed25519Pair } from '../helpers/http-sig.js';
 import { describeStoreContract } from '../stores/contract.js';
 import { hasClusterTools, TestCluster } from './cluster-helpers.js';
-import { redisUrl, sleep, uniquePrefix, warnIfSkipped } from './helpers.js';
+import { inForce, recordCommands, redisUrl, signedFeed, sleep, uniquePrefix, warnIfSkipped } from './helpers.js';
 
 /**
  * The Redis store and the Redis policy source on a Redis Cluster of three masters that the file
@@ -20,23 +20,8 @@ if (redisUrl !== undefined && !hasClusterTools) {
 }
 
 const agent = ed25519Pair();
-const NOW = Math.floor(Date.now() / 1000);
 let counter = 0;
-const signed = (nonce = `cluster-${++counter}`) =>
-  sign(
-    { method: 'GET', url: 'https://api.example.com/feed', headers: { host: 'api.example.com' } },
-    { key: agent.privateKey, algorithm: 'ed25519', keyid: agent.thumbprint, params: { created: NOW, expires: NOW + 300, keyid: agent.thumbprint, nonce, tag: 'web-bot-auth' } },
-  );
-
-/** Polls `guard` until its policy is at `version`; resolves with the ms it took, or -1 after `limitMs`. */
-async function inForce(guard: Guard, version: number, limitMs = 3000): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < limitMs) {
-    if (guard.policy!.version === version && !guard.policy!.waiting) return performance.now() - started;
-    await sleep(5);
-  }
-  return -1;
-}
+const signed = (nonce = `cluster-${++counter}`) => signedFeed(agent, nonce);
 
 describe.skipIf(redisUrl === undefined || !hasClusterTools)('against a Redis Cluster of three masters', () => {
   const servers = new TestCluster();
@@ -83,12 +68,7 @@ describe.skipIf(redisUrl === undefined || !hasClusterTools)('against a Redis Clu
 
       const now = Date.now();
       const limit: RateLimitRequest = { key: limitKey, algorithm: 'gcra', limit: 10, periodMs: 60_000, burst: 10, now };
-      const sent: string[] = [];
-      const original = client.sendCommand.bind(client);
-      client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
-        sent.push(command.name);
-        return (original as (...args: unknown[]) => unknown)(command, ...rest);
-      }) as typeof client.sendCommand;
+      const { sent, restore } = recordCommands(client);
       try {
         expect(await store.account({ nonce: { key: nonceKey, ttlMs: 60_000 }, rateLimit: limit })).toEqual({
           nonce: true,
@@ -99,7 +79,7 @@ describe.skipIf(redisUrl === undefined || !hasClusterTools)('against a Redis Clu
         expect(await store.account({ nonce: { key: nonceKey, ttlMs: 60_000 }, rateLimit: limit })).toEqual({ nonce: false });
         expect(sent).toEqual(['set']);
       } finally {
-        client.sendCommand = original;
+        restore();
       }
       // Still 9 left: the replay took nothing.
       expect(await store.rateLimit({ ...limit, cost: 0 })).toEqual({ allowed: true, limit: 10, remaining: 9, retryAfterMs: 0, resetMs: 6000 });

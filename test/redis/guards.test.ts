@@ -2,14 +2,13 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuard, type Guard, type PolicyDocument } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
-import { ed25519Pair, sign } from '../helpers/http-sig.js';
-import { connect, deleteKeys, redisUrl, uniquePrefix, warnIfSkipped } from './helpers.js';
+import { ed25519Pair } from '../helpers/http-sig.js';
+import { connect, deleteKeys, recordCommands, redisUrl, signedFeed, uniquePrefix, warnIfSkipped } from './helpers.js';
 
 /** Two guards, two clients, one Redis: a fleet of two instances. */
 
 warnIfSkipped();
 const agent = ed25519Pair();
-const NOW = Math.floor(Date.now() / 1000);
 const prefix = uniquePrefix();
 
 describe.skipIf(redisUrl === undefined)('two guards sharing one Redis', () => {
@@ -38,11 +37,7 @@ describe.skipIf(redisUrl === undefined)('two guards sharing one Redis', () => {
     await Promise.all(clients.map((c) => c.quit()));
   });
 
-  const signed = (nonce: string) =>
-    sign(
-      { method: 'GET', url: 'https://api.example.com/feed', headers: { host: 'api.example.com' } },
-      { key: agent.privateKey, algorithm: 'ed25519', keyid: agent.thumbprint, params: { created: NOW, expires: NOW + 300, keyid: agent.thumbprint, nonce, tag: 'web-bot-auth' } },
-    );
+  const signed = (nonce: string) => signedFeed(agent, nonce);
 
   it('refuses through one guard a nonce used through the other', async () => {
     const request = signed(`n-${prefix}`);
@@ -52,12 +47,7 @@ describe.skipIf(redisUrl === undefined)('two guards sharing one Redis', () => {
 
   it('spends one Redis command on a request that needs both a nonce and a rate limit', async () => {
     const client = clients[0]!;
-    const sent: string[] = [];
-    const original = client.sendCommand.bind(client);
-    client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
-      sent.push(command.name);
-      return (original as (...args: unknown[]) => unknown)(command, ...rest);
-    }) as typeof client.sendCommand;
+    const { sent, restore } = recordCommands(client);
     try {
       const request = signed(`one-trip-${prefix}`);
       expect(await guards[0]!.check(request)).toMatchObject({ outcome: 'allow', reason: 'OK', rateLimit: { policy: 'agents' } });
@@ -67,7 +57,7 @@ describe.skipIf(redisUrl === undefined)('two guards sharing one Redis', () => {
       expect(await guards[0]!.check(request)).toMatchObject({ outcome: 'deny', reason: 'ERR_SIGNATURE_REPLAYED' });
       expect(sent).toEqual(['evalsha']);
     } finally {
-      client.sendCommand = original;
+      restore();
     }
   });
 

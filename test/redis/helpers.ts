@@ -4,6 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Guard } from '../../src/index.js';
+import { sign, type TestKeyPair, type TestRequest } from '../helpers/http-sig.js';
 
 /** The server to test against, from `REDIS_URL`; undefined skips the suites. */
 export const redisUrl: string | undefined = process.env.REDIS_URL || undefined;
@@ -59,5 +61,54 @@ export function prng(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SIGNED_AT = Math.floor(Date.now() / 1000);
+
+/** `GET https://api.example.com/feed` signed by `agent` (Web Bot Auth, Ed25519) with this nonce, valid for 5 minutes. */
+export function signedFeed(agent: TestKeyPair, nonce: string): TestRequest {
+  return sign(
+    { method: 'GET', url: 'https://api.example.com/feed', headers: { host: 'api.example.com' } },
+    {
+      key: agent.privateKey,
+      algorithm: 'ed25519',
+      keyid: agent.thumbprint,
+      params: { created: SIGNED_AT, expires: SIGNED_AT + 300, keyid: agent.thumbprint, nonce, tag: 'web-bot-auth' },
+    },
+  );
+}
+
+/** Polls `guard` until its policy is at `version`; resolves with the ms it took, or -1 after `limitMs`. */
+export async function inForce(guard: Guard, version: number, limitMs = 3000): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < limitMs) {
+    if (guard.policy!.version === version && !guard.policy!.waiting) return performance.now() - started;
+    await sleep(5);
+  }
+  return -1;
+}
+
+/** A client (Redis or Cluster) whose commands can be counted. */
+interface CommandSender {
+  sendCommand(command: never, ...rest: never[]): unknown;
+}
+
+/**
+ * Records the name of every command `client` sends (its `sendCommand`, which every command goes
+ * through) until `restore()`.
+ */
+export function recordCommands(client: CommandSender): { readonly sent: string[]; restore(): void } {
+  const sent: string[] = [];
+  const original = client.sendCommand;
+  client.sendCommand = function (this: unknown, command: { name: string }, ...rest: unknown[]) {
+    sent.push(command.name);
+    return (original as (...args: unknown[]) => unknown).call(this, command, ...rest);
+  } as CommandSender['sendCommand'];
+  return {
+    sent,
+    restore: () => {
+      client.sendCommand = original;
+    },
   };
 }

@@ -5,8 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createGuard, type GuardOptions } from '../../src/index.js';
 import { MemoryStore } from '../../src/index.js';
 import { RedisStore } from '../../src/redis/index.js';
-import { ed25519Pair, sign } from '../helpers/http-sig.js';
-import { redisUrl, warnIfSkipped } from './helpers.js';
+import { ed25519Pair } from '../helpers/http-sig.js';
+import { redisUrl, signedFeed, warnIfSkipped } from './helpers.js';
 
 /**
  * An outage: a redis-server of the test's own, on its own port, stopped and started again. While it is
@@ -17,7 +17,6 @@ import { redisUrl, warnIfSkipped } from './helpers.js';
 warnIfSkipped();
 const hasServer = spawnSync('redis-server', ['--version']).status === 0;
 const agent = ed25519Pair();
-const NOW = Math.floor(Date.now() / 1000);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -47,11 +46,7 @@ function stopRedis(child: ChildProcess): Promise<void> {
 }
 
 let counter = 0;
-const signed = () =>
-  sign(
-    { method: 'GET', url: 'https://api.example.com/feed', headers: { host: 'api.example.com' } },
-    { key: agent.privateKey, algorithm: 'ed25519', keyid: agent.thumbprint, params: { created: NOW, expires: NOW + 300, keyid: agent.thumbprint, nonce: `outage-${++counter}`, tag: 'web-bot-auth' } },
-  );
+const signed = () => signedFeed(agent, `outage-${++counter}`);
 
 describe.skipIf(redisUrl === undefined || !hasServer)('a Redis outage', () => {
   let server: ChildProcess | undefined;

@@ -2,8 +2,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, createGuard, type Guard, type PolicyDocument } from '../../src/index.js';
 import { pushPolicy, redisPolicySource } from '../../src/redis/index.js';
-import { ed25519Pair, sign } from '../helpers/http-sig.js';
-import { connect, deleteKeys, redisUrl, sleep, uniquePrefix, warnIfSkipped } from './helpers.js';
+import { ed25519Pair } from '../helpers/http-sig.js';
+import { connect, deleteKeys, inForce, redisUrl, signedFeed, sleep, uniquePrefix, warnIfSkipped } from './helpers.js';
 
 /**
  * One policy for a fleet: two guards follow the document in Redis through the `policy.source`
@@ -12,7 +12,6 @@ import { connect, deleteKeys, redisUrl, sleep, uniquePrefix, warnIfSkipped } fro
 
 warnIfSkipped();
 const agent = ed25519Pair();
-const NOW = Math.floor(Date.now() / 1000);
 const prefix = uniquePrefix();
 
 const doc = (version: number, extra: Partial<PolicyDocument> = {}): PolicyDocument => ({
@@ -22,21 +21,7 @@ const doc = (version: number, extra: Partial<PolicyDocument> = {}): PolicyDocume
 });
 
 let counter = 0;
-const signed = () =>
-  sign(
-    { method: 'GET', url: 'https://api.example.com/feed', headers: { host: 'api.example.com' } },
-    { key: agent.privateKey, algorithm: 'ed25519', keyid: agent.thumbprint, params: { created: NOW, expires: NOW + 300, keyid: agent.thumbprint, nonce: `fleet-${++counter}`, tag: 'web-bot-auth' } },
-  );
-
-/** Polls `guard` until its policy is at `version`; resolves with the ms it took, or -1 after `limitMs`. */
-async function inForce(guard: Guard, version: number, limitMs = 3000): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < limitMs) {
-    if (guard.policy!.version === version && !guard.policy!.waiting) return performance.now() - started;
-    await sleep(5);
-  }
-  return -1;
-}
+const signed = () => signedFeed(agent, `fleet-${++counter}`);
 
 describe.skipIf(redisUrl === undefined)('one policy for a fleet, through Redis', () => {
   let clients: Redis[] = [];
