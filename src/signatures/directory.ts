@@ -37,6 +37,13 @@ export interface DirectoryOptions {
   /** How long a failed fetch is remembered before the next attempt, in seconds. Default 60, clamped to [1, 300]. */
   negativeTtlSeconds?: number;
   /**
+   * How long after its lifetime ends a directory still answers for the keys it holds at once, while
+   * one background fetch refreshes it (RFC 5861 `stale-while-revalidate`, here set by the verifier),
+   * in seconds. A key the refresh omits is refused once it lands. Staler than this, a lookup waits for
+   * the refetch. `0` makes every lookup of a stale directory wait. Default 300.
+   */
+  staleWhileRevalidateSeconds?: number;
+  /**
    * Most directory fetches in flight at once, across all origins. A lookup that would start one more
    * answers from the cache or 'unavailable', so a flood of distinct agent origins cannot become a
    * flood of outbound connections. Default 32.
@@ -93,6 +100,7 @@ interface Settings {
   readonly maxTtl: number;
   readonly defaultTtl: number;
   readonly negativeTtl: number;
+  readonly staleWhileRevalidate: number;
   readonly maxConcurrentFetches: number;
   readonly verifySignatures: boolean;
 }
@@ -100,13 +108,15 @@ interface Settings {
 /**
  * Finds agents' keys in their key directories (`<origin>/.well-known/http-message-signatures-directory`).
  *
- * The hot path is synchronous: a key in a fresh cached directory is returned without a promise. A
- * fetch happens only when the origin is not cached, its directory is stale, or a key is not in a
- * fresh directory (at most once per minTtl, so a flood of random keyids cannot make us fetch per
- * request). Concurrent lookups share one fetch per origin. A successful fetch replaces the whole key
- * set, which is how keys are revoked; a failed one never evicts keys already held (an outage at the
- * agent must not revoke its keys everywhere) and is retried at most once per negativeTtl. Every
- * fetch goes through the SSRF guard: https only, public addresses only, no redirects, capped size and time.
+ * The hot path is synchronous: a key in a fresh cached directory is returned without a promise, and
+ * so is a key in a directory stale by less than staleWhileRevalidate, which starts a background
+ * refresh. A lookup waits for a fetch only when the origin is not cached, its directory is staler
+ * than that, or a key is not in the directory (at most once per minTtl while fresh, so a flood of
+ * random keyids cannot make us fetch per request). Lookups and refreshes share one fetch per origin.
+ * A successful fetch replaces the whole key set, which is how keys are revoked; a failed one never
+ * evicts keys already held (an outage at the agent must not revoke its keys everywhere) and is
+ * retried at most once per negativeTtl. Every fetch goes through the SSRF guard: https only, public
+ * addresses only, no redirects, capped size and time.
  */
 export class DirectoryClient {
   readonly #settings: Settings;
@@ -190,6 +200,12 @@ export class DirectoryClient {
       }
       // Stale. While a failed refresh is backing off, the stale keys keep serving.
       if (!retryAllowed) return held ?? 'unavailable';
+      // Stale, but not by long: a held key answers now, and one background fetch refreshes the
+      // directory (revoking what it omits). Staler than that, the lookup waits for the fetch.
+      if (held !== undefined && now - entry.freshUntil < this.#settings.staleWhileRevalidate * 1000) {
+        this.#refresh(normalized, url, entry);
+        return held;
+      }
       return this.#fetchAndAnswer(normalized, url, thumbprint, entry);
     }
   }
@@ -203,16 +219,28 @@ export class DirectoryClient {
     this.#cache = new BoundedCache(this.#settings.maxOrigins);
   }
 
-  #fetchAndAnswer(origin: string, url: string, thumbprint: string, previous: CachedDirectory | undefined): DirectoryLookup | Promise<DirectoryLookup> {
+  /** The fetch of `origin` in flight, else a new one; undefined when maxConcurrentFetches are already in flight. */
+  #fetch(origin: string, url: string, previous: CachedDirectory | undefined): Promise<FetchOutcome> | undefined {
     let pending = this.#pending.get(origin);
     if (pending === undefined) {
-      if (this.#pending.size >= this.#settings.maxConcurrentFetches) {
-        // Too many fetches in flight: answer from what is cached rather than queue another.
-        return usable(previous?.keys?.get(thumbprint), this.#now()) ?? 'unavailable';
-      }
+      if (this.#pending.size >= this.#settings.maxConcurrentFetches) return undefined;
       pending = this.#load(origin, url, previous);
       this.#pending.set(origin, pending);
     }
+    return pending;
+  }
+
+  /** Refreshes `origin` in the background (or lets the fetch in flight do it); nobody waits for it. */
+  #refresh(origin: string, url: string, previous: CachedDirectory): void {
+    // #load is written never to reject; nobody awaits this one, so a rejection must still be handled.
+    // Over the fetch budget there is no refresh: a later lookup tries again.
+    this.#fetch(origin, url, previous)?.catch(() => undefined);
+  }
+
+  #fetchAndAnswer(origin: string, url: string, thumbprint: string, previous: CachedDirectory | undefined): DirectoryLookup | Promise<DirectoryLookup> {
+    const pending = this.#fetch(origin, url, previous);
+    // Too many fetches in flight: answer from what is cached rather than queue another.
+    if (pending === undefined) return usable(previous?.keys?.get(thumbprint), this.#now()) ?? 'unavailable';
     return pending.then(
       (outcome) => {
         if (this.#closed || outcome.entry?.keys === undefined) return 'unavailable';
@@ -249,10 +277,14 @@ export class DirectoryClient {
     const prior = this.#cache.get(origin, now) ?? previous;
     const retryAt = now + negativeTtl * 1000;
     const stale = prior?.keys !== undefined;
-    this.#logger.warn(
-      { origin, error: download.error },
-      stale ? 'bonafide: key directory fetch failed; keeping the keys already cached' : 'bonafide: key directory fetch failed',
-    );
+    try {
+      this.#logger.warn(
+        { origin, error: download.error },
+        stale ? 'bonafide: key directory fetch failed; keeping the keys already cached' : 'bonafide: key directory fetch failed',
+      );
+    } catch {
+      // A logger that throws must not keep the failure (and its back-off) out of the cache.
+    }
     const entry: CachedDirectory =
       prior?.keys !== undefined
         ? { expiresAt: Infinity, keys: prior.keys, freshUntil: prior.freshUntil, retryAt, attemptedAt: started }
@@ -421,6 +453,7 @@ function resolveSettings(options: DirectoryOptions): Settings {
     defaultTtl: positiveInteger(options.defaultTtlSeconds, at('defaultTtlSeconds'), 3600, { allowZero: true }),
     // Clamped rather than refused: the ceiling is a protocol rule, not a preference.
     negativeTtl: Math.min(MAX_NEGATIVE_TTL_SECONDS, Math.max(1, negativeTtl)),
+    staleWhileRevalidate: positiveInteger(options.staleWhileRevalidateSeconds, at('staleWhileRevalidateSeconds'), 300, { allowZero: true }),
     maxConcurrentFetches: positiveInteger(options.maxConcurrentFetches, at('maxConcurrentFetches'), 32),
     verifySignatures: optionalBoolean(options.verifySignatures, at('verifySignatures')) ?? false,
   };

@@ -58,11 +58,20 @@ export interface SignatureOptions {
   algorithms?: SignatureAlgorithm[];
   /** Leeway for `created` in the future and `expires` in the past. Default 60 s; over 5 minutes logs a warning at construction. */
   clockSkew?: Duration;
-  /** Oldest `created` accepted. Default: no limit beyond `expires`. */
+  /** Oldest `created` accepted. Default: no limit beyond `expires` (but see `maxNonceAge`). */
   maxAge?: Duration;
+  /**
+   * Oldest `created` accepted for a signature that carries a `nonce` while `replay` is on, whatever its
+   * `expires`: past this (plus `clockSkew`) it is refused with `ERR_SIGNATURE_TOO_OLD`. It is also the
+   * longest a nonce is kept, so it bounds the replay store — a signer with its own key cannot fill it
+   * with nonces kept until an `expires` days away — and a nonce is never forgotten while its signature
+   * would still be accepted (RFC 9421 §7.2.2). Default 5 minutes: signers sign each request just
+   * before sending it.
+   */
+  maxNonceAge?: Duration;
   /** Every signature must carry a `nonce`. Default `false` (nonces that are present are still checked for replay). */
   requireNonce?: boolean;
-  /** Record nonces and refuse a nonce seen before (per keyid) until the signature expires. Default `true`; `false` logs a warning at construction. */
+  /** Record nonces and refuse a nonce seen before (per keyid) for as long as its signature is accepted. Default `true`; `false` logs a warning at construction. */
   replay?: boolean;
   /** Most candidate signatures verified per request. Default 4. */
   maxSignatures?: number;
@@ -93,6 +102,8 @@ export interface ResolvedSignatureConfig {
   readonly algorithms: ReadonlySet<SignatureAlgorithm>;
   readonly clockSkew: number;
   readonly maxAge: number | undefined;
+  /** Seconds. Undefined (a configuration not made by `resolveSignatures`, e.g. installation signing): DEFAULT_MAX_NONCE_AGE. */
+  readonly maxNonceAge?: number;
   readonly requireNonce: boolean;
   readonly replay: boolean;
   readonly maxSignatures: number;
@@ -112,6 +123,9 @@ export interface RiskWarning {
   readonly msg: string;
 }
 
+/** The default `maxNonceAge`, in seconds. */
+export const DEFAULT_MAX_NONCE_AGE = 300;
+
 /** Clock skews and tolerances above this many seconds are reported as risky: they stretch what a token or signature proves. */
 export const LONG_CLOCK_SKEW_SECONDS = 300;
 
@@ -126,7 +140,7 @@ export function clockSkewRisk(path: string, seconds: number, of: 'tokens' | 'sig
 }
 
 const KEYS = [
-  'profile', 'tag', 'label', 'keys', 'directory', 'agents', 'algorithms', 'clockSkew', 'maxAge', 'requireNonce',
+  'profile', 'tag', 'label', 'keys', 'directory', 'agents', 'algorithms', 'clockSkew', 'maxAge', 'maxNonceAge', 'requireNonce',
   'replay', 'maxSignatures', 'allowTestKeys', 'require', 'maxBodyBytes', 'cacheSize',
 ] as const;
 const PARAMETERS = ['created', 'expires', 'nonce', 'alg', 'keyid', 'tag'];
@@ -262,6 +276,7 @@ export function resolveSignatures(
     algorithms,
     clockSkew,
     maxAge: duration(o.maxAge, `${path}.maxAge`),
+    maxNonceAge: duration(o.maxNonceAge, `${path}.maxNonceAge`, DEFAULT_MAX_NONCE_AGE),
     requireNonce: optionalBoolean(o.requireNonce, `${path}.requireNonce`) ?? false,
     replay,
     maxSignatures: positiveInteger(o.maxSignatures, `${path}.maxSignatures`, 4),
@@ -288,5 +303,5 @@ export function resolveSignatures(
 
 const DIRECTORY_KEYS = [
   'allow', 'timeoutMs', 'maxBytes', 'maxKeys', 'maxOrigins', 'minTtlSeconds', 'maxTtlSeconds', 'defaultTtlSeconds',
-  'negativeTtlSeconds', 'maxConcurrentFetches', 'verifySignatures', 'fetch',
+  'negativeTtlSeconds', 'staleWhileRevalidateSeconds', 'maxConcurrentFetches', 'verifySignatures', 'fetch',
 ];

@@ -3,7 +3,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { request, type RequestOptions } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { classifyAddress } from '../lib/ip.js';
 
 /**
@@ -15,7 +15,7 @@ export interface GuardedFetchOptions {
   readonly timeoutMs: number;
   /** Largest body accepted, in bytes (we never decompress, so this is also the size on the wire). */
   readonly maxBytes: number;
-  /** Test-only: extra CA certificates to trust (the local self-signed test server). */
+  /** Test-only: extra CA certificates to trust (the local self-signed test server); its TLS context is built once per CA (`trustingContext`). */
   readonly ca?: string | Buffer;
   /** Test-only: allow loopback / private addresses (never set in production). */
   readonly allowPrivateAddresses?: boolean;
@@ -51,6 +51,25 @@ class LookupRefused extends Error {
     // Node's net layer reads `code` from lookup errors.
     (this as { code?: string }).code = kind === 'dns' ? 'ENOTFOUND' : 'EACCES';
   }
+}
+
+/** Contexts for `trustingContext`, by CA text; a few at most (the option is test-only, usually one CA per process). */
+const trustContexts = new Map<string, SecureContext>();
+const MAX_TRUST_CONTEXTS = 8;
+
+/**
+ * A TLS context that trusts Node's root certificates plus `ca`, built on first use and reused after:
+ * building one parses every root certificate (~140), far more work than the fetch it would serve.
+ */
+export function trustingContext(ca: string | Buffer): SecureContext {
+  const id = typeof ca === 'string' ? ca : ca.toString('latin1');
+  let context = trustContexts.get(id);
+  if (context === undefined) {
+    context = createSecureContext({ ca: [...rootCertificates, ca] });
+    if (trustContexts.size >= MAX_TRUST_CONTEXTS) trustContexts.delete(trustContexts.keys().next().value!);
+    trustContexts.set(id, context);
+  }
+  return context;
 }
 
 const defaultResolve = (hostname: string): Promise<readonly LookupAddress[]> => dnsLookup(hostname, { all: true, verbatim: true });
@@ -147,7 +166,8 @@ export function guardedGet(url: string, options: GuardedFetchOptions): Promise<G
     for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
     headers['accept-encoding'] = 'identity';
 
-    const requestOptions: RequestOptions = {
+    // `secureContext` reaches tls.connect, though the https request type does not list it.
+    const requestOptions: RequestOptions & { secureContext?: SecureContext } = {
       method: 'GET',
       host,
       port: target.port === '' ? 443 : Number(target.port),
@@ -159,9 +179,9 @@ export function guardedGet(url: string, options: GuardedFetchOptions): Promise<G
       requestOptions.lookup = guardedLookup;
       requestOptions.servername = host;
     }
-    if (options.ca !== undefined) requestOptions.ca = [...rootCertificates, options.ca];
 
     try {
+      if (options.ca !== undefined) requestOptions.secureContext = trustingContext(options.ca);
       req = request(requestOptions);
     } catch {
       finish({ ok: false, error: 'network' });

@@ -7,7 +7,7 @@ import { covers, signatureBase } from './base.js';
 import { checkContentDigest } from './content-digest.js';
 import { directoryOrigin, type DirectoryLookup } from './directory.js';
 import { isRfc9421TestKey } from './keys.js';
-import type { ResolvedSignatureConfig, ResolvedSignatureRequirements } from './options.js';
+import { DEFAULT_MAX_NONCE_AGE, type ResolvedSignatureConfig, type ResolvedSignatureRequirements } from './options.js';
 import { parseSignatures } from './parse.js';
 import { agentOf, type AgentReference } from './signature-agent.js';
 import type { ParsedSignature, SignatureProblem, SignedMessage } from './types.js';
@@ -49,7 +49,7 @@ export interface SignatureOutcome {
 export interface PendingNonce {
   /** The store key: a hash of (keyid, nonce). */
   readonly key: string;
-  /** How long to keep it: until the signature expires, plus skew. */
+  /** How long to keep it: while the signature would still be accepted (expires, maxAge, maxNonceAge, plus skew), and a second more. */
   readonly ttlMs: number;
   /** The check that verified (its `replay` is `not-checked` until settled). */
   readonly check: CheckResult;
@@ -306,6 +306,11 @@ export class SignatureVerifier {
     if (config.maxAge !== undefined && now - params.created > config.maxAge + skew) {
       return this.#result(signature, 'invalid', 'ERR_SIGNATURE_TOO_OLD', { claim: 'created' });
     }
+    // A nonce is kept only maxNonceAge: past it, the signature is refused whatever its `expires`, so it
+    // can never be replayed once the store has forgotten its nonce (#checkReplay keeps it that long).
+    if (params.nonce !== undefined && this.#store !== undefined && now - params.created > (config.maxNonceAge ?? DEFAULT_MAX_NONCE_AGE) + skew) {
+      return this.#result(signature, 'invalid', 'ERR_SIGNATURE_TOO_OLD', { claim: 'created' });
+    }
 
     // Coverage: the profile's, the route's, and the body's.
     if (wba && !covers(signature, '@authority') && !covers(signature, '@target-uri')) {
@@ -447,8 +452,13 @@ export class SignatureVerifier {
     if (nonce === undefined || store === undefined || record === false) {
       return this.#result(signature, 'verified', 'OK', { ...extra, replay: 'not-checked' });
     }
-    const skew = this.#config.clockSkew;
-    const until = expires !== undefined ? (expires + skew) * 1000 : (created! + (this.#config.maxAge ?? 300) + skew) * 1000;
+    // Kept until the time window of #check stops accepting the signature (expires, maxAge, maxNonceAge,
+    // plus skew) and one second more, so no instant exists at which both the signature is accepted and
+    // its nonce forgotten. maxNonceAge bounds it whatever `expires` the signer chose.
+    const config = this.#config;
+    let acceptedUntil = created! + Math.min(config.maxNonceAge ?? DEFAULT_MAX_NONCE_AGE, config.maxAge ?? Infinity);
+    if (expires !== undefined) acceptedUntil = Math.min(acceptedUntil, expires);
+    const until = (acceptedUntil + config.clockSkew) * 1000 + 1000;
     const key = NONCE_PREFIX + createHash('sha256').update(keyid).update('\n').update(nonce).digest('base64url');
     const ttlMs = Math.max(1000, until - nowMs);
     if (record === 'defer') {

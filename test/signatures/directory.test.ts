@@ -66,7 +66,9 @@ const advance = (seconds: number) => {
 /** A client that may reach the local test server (test-only fetch settings). */
 function localClient(options: DirectoryOptions = {}): DirectoryClient {
   const client = new DirectoryClient(
-    { logger, ...options, fetch: { ca: TEST_CA, allowPrivateAddresses: true, resolve: resolveLocalhost, ...options.fetch } },
+    // Stale lookups wait for the refetch here (these tests are about lifetimes and revocation);
+    // stale-while-revalidate has its own tests in directory-swr.test.ts.
+    { logger, staleWhileRevalidateSeconds: 0, ...options, fetch: { ca: TEST_CA, allowPrivateAddresses: true, resolve: resolveLocalhost, ...options.fetch } },
     () => clock,
   );
   clients.push(client);
