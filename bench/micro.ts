@@ -205,6 +205,11 @@ interface GuardCaseOptions {
   readonly token?: string;
   /** Tokens verified once before the first batch, so the cache already holds that many others. */
   readonly prefill?: { readonly pool: TokenPool; readonly count: number };
+  /**
+   * `decide` (default): `guard.decide`, what every adapter calls — a Decision, or a Promise only when
+   * the guard must wait (never here). `check`: `guard.check`, which always returns a Promise, awaited.
+   */
+  readonly api?: 'decide' | 'check';
 }
 
 function guardCase(o: GuardCaseOptions, secretBase64: string): Case {
@@ -235,9 +240,11 @@ function guardCase(o: GuardCaseOptions, secretBase64: string): Case {
       const g = guard;
       // The repeated case: verify the token once, untimed, so every timed check is a cache hit.
       if (expectCached) await g.check(requests[0]!);
+      const viaCheck = o.api === 'check';
       const start = process.hrtime.bigint();
       for (let i = 0; i < n; i++) {
-        const decision = await g.check(requests[i]!);
+        const result = viaCheck ? g.check(requests[i]!) : g.decide!(requests[i]!);
+        const decision = result instanceof Promise ? await result : result;
         if (decision.outcome === 'allow' && decision.reason === 'OK' && decision.checks[0]?.cached === expectCached) ok++;
       }
       const ns = elapsed(start);
@@ -284,7 +291,11 @@ export async function runMicro(log: (line: string) => void = console.log): Promi
     joseCase(pool.view(), jose.key, jose.form),
     jsonwebtokenCase(pool.view(), key),
     guardCase(
-      { id: 'd', name: 'bonafide guard.check, first-seen token', role: 'target', target: MICRO_TARGETS.firstSeen, bound: false, cache: 'fresh', pool: pool.view() },
+      { id: 'd', name: 'bonafide guard.decide, first-seen token', role: 'target', target: MICRO_TARGETS.firstSeen, bound: false, cache: 'fresh', pool: pool.view() },
+      factory.secretBase64,
+    ),
+    guardCase(
+      { id: 'd1', name: 'bonafide first-seen, guard.check (a promise, awaited)', role: 'info', bound: false, cache: 'fresh', pool: pool.view(), api: 'check' },
       factory.secretBase64,
     ),
     guardCase(
@@ -296,7 +307,7 @@ export async function runMicro(log: (line: string) => void = console.log): Promi
       factory.secretBase64,
     ),
     guardCase(
-      { id: 'e', name: 'bonafide guard.check, repeated token (cache hit)', role: 'target', target: MICRO_TARGETS.repeated, bound: false, cache: DEFAULT_TOKEN_CACHE, token: oneToken },
+      { id: 'e', name: 'bonafide guard.decide, repeated token (cache hit)', role: 'target', target: MICRO_TARGETS.repeated, bound: false, cache: DEFAULT_TOKEN_CACHE, token: oneToken },
       factory.secretBase64,
     ),
     guardCase(
@@ -327,7 +338,7 @@ export async function runMicro(log: (line: string) => void = console.log): Promi
   const notes = [
     methodNote(),
     'Tokens: HS256, 32-byte secret, {exp: now+3600 as a float, did}; every operation gets a fresh string (as a parsed header would be).',
-    'jose is async and verifies with WebCrypto (crypto.subtle); each call is awaited. The others are synchronous node:crypto (bonafide.check is async, awaited).',
+    'jose is async and verifies with WebCrypto (crypto.subtle); each call is awaited. The others are synchronous node:crypto. bonafide is called as every adapter calls it, `guard.decide` (synchronous when no key, body or store has to be waited for, as here); (d1) is (d) through `guard.check`, which always returns a promise (awaited).',
     `(d) and (f) get a new guard per batch whose token cache holds the whole batch, so every check is a miss that gets cached; (d2) uses one guard with the default cache of ${cacheNote} while tokens cycle through ${SETTINGS.pool.toLocaleString('en-US')}, so every check also evicts the oldest entry.`,
     '(d0) is (d) with the token cache disabled (`cache: { tokens: 0 }`): the guard pipeline without the cost of caching.',
     `(e) and (g) send the same token text every time (cache hit); time and binding checks still run per request. (e2) does the same with ${DEFAULT_TOKEN_CACHE - 1} other tokens in the cache, as on a server with many clients.`,
