@@ -20,7 +20,6 @@ import {
   printSignatureHttp,
   printSignatureMicro,
   runSignatureHttp,
-  runSignatureMicro,
   signatureHttpMarkdown,
   signatureMicroMarkdown,
   type SignatureHttpReport,
@@ -69,7 +68,7 @@ if (parts.includes('http')) {
 }
 if (parts.includes('signatures')) {
   try {
-    sigMicro = await runSignatureMicro();
+    sigMicro = await runCompiled<SignatureMicroReport>('signatures.ts', 'runSignatureMicro');
     printSignatureMicro(sigMicro);
   } catch (error) {
     errors.push(`signatures (micro): ${error instanceof Error ? error.message : String(error)}`);

@@ -8,6 +8,7 @@
 import { isInnerList, isValidKeyStr, serializeInnerList, serializeInteger, serializeParameters, serializeString } from 'structured-headers';
 import type { BareItem, InnerList, Item } from 'structured-headers';
 import type { ComponentId, ParsedSignature, SignatureParams, SignatureProblem } from './types.js';
+import { serializeSimpleParameters } from './canonical-dictionary.js';
 import { isAsciiText, tryParseDictionary, tryParseItem } from './structured-fields.js';
 
 /** Bounds on what one request may make us parse. */
@@ -112,7 +113,7 @@ function readInputMember(member: Item | InnerList, maxComponents: number): Input
 function serializeParamsValue(member: InnerList, components: readonly ComponentId[] | undefined): string | undefined {
   try {
     if (components === undefined) return serializeInnerList(member);
-    return `(${components.map((c) => c.id).join(' ')})${serializeParameters(member[1])}`;
+    return `(${components.map((c) => c.id).join(' ')})${serializeSimpleParameters(member[1]) ?? serializeParameters(member[1])}`;
   } catch {
     return undefined;
   }

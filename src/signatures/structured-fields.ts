@@ -3,10 +3,14 @@
  * table of field names whose structured type we know. RFC 9421 relies on strict structured field
  * parsing in several places (§2.1.1 `sf`, §2.1.2 `key`, §4 `Signature-Input` / `Signature`), and a
  * lax parser there lets an attacker inject lines into the signature base (RFC 9421 §7.5.3), so
- * every structured value goes through this one strict parser and nothing is parsed by hand.
+ * every structured value goes through this one strict parser. The one exception is a Dictionary in
+ * canonical form, which `parseCanonicalDictionary` reads first: it accepts only the exact text RFC
+ * 8941 §4.1 writes for a narrow set of values, and its results are checked to be the library's
+ * (test/fuzz/canonical-dictionary.test.ts); every other text is the library's to parse.
  */
 import { DisplayString, isInnerList, parseDictionary, parseItem, parseList, serializeDictionary, serializeInnerList, serializeItem, serializeList } from 'structured-headers';
 import type { BareItem, Dictionary, InnerList, Item, List, Parameters } from 'structured-headers';
+import { parseCanonicalDictionary } from './canonical-dictionary.js';
 
 /** The three top-level structured types (RFC 8941 §3). */
 export type StructuredType = 'dictionary' | 'list' | 'item';
@@ -40,6 +44,10 @@ export function structuredTypeOf(fieldName: string): StructuredType | undefined 
  * does not, and reads a character above U+00FF in a Display String as its low byte (`%"ŧ"` as `%"g"`).
  */
 export function tryParseDictionary(text: string): Dictionary | undefined {
+  // Signers write canonical text; that is read by a strict scanner whose answers are the library's
+  // (see canonical-dictionary.ts). Every other text goes through the library.
+  const canonical = parseCanonicalDictionary(text);
+  if (canonical !== undefined) return canonical;
   if (!isAsciiText(text)) return undefined;
   let dictionary: Dictionary;
   try {

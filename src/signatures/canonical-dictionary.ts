@@ -1,0 +1,241 @@
+/**
+ * A fast path in front of `structured-headers` for Dictionaries written in canonical form — exactly
+ * as RFC 8941 §4.1 serializes them, which is how signers write `Signature-Input` and `Signature`.
+ *
+ * It is a strict scanner for a narrow subset, not a second parser of the whole grammar: members
+ * `key=value`, separated by exactly `", "`; values are an Inner List (items separated by exactly one
+ * SP, no other whitespace) or an Item; bare items are sf-strings, sf-integers written canonically (no
+ * leading zero, no `-0`, at most 15 digits, not decimals) and byte sequences in canonical base64
+ * (padded, no stray bits); parameters are `;key=value` or `;key` (true). Anything else — tokens,
+ * decimals, booleans written out, dates, display strings, other whitespace, a repeated key, a
+ * non-canonical number or base64 — makes it answer `undefined`, and the caller parses the text with
+ * `structured-headers` as before.
+ *
+ * Why the result is the library's: a text this accepts is the canonical serialization of the value it
+ * returns (every accepted form is the form RFC 8941 §4.1 writes, and nothing else is accepted), and a
+ * conforming parser reads a serialization back as the value serialized. test/fuzz/canonical-dictionary
+ * checks both directions against `structured-headers` (random values serialized by the library, and
+ * random and mutated texts: the result is the library's or `undefined`).
+ */
+import type { BareItem, Dictionary, InnerList, Item, Parameters } from 'structured-headers';
+
+/** `lcalpha / DIGIT / "_" / "-" / "." / "*"` (RFC 8941 §3.1.2), and which of them may start a key. */
+const KEY_CHAR = new Uint8Array(128);
+for (const c of 'abcdefghijklmnopqrstuvwxyz0123456789_-.*') KEY_CHAR[c.charCodeAt(0)] = 1;
+/** The 6-bit value of each base64 character (RFC 4648 §4), 0xff for any other. */
+const BASE64_VALUE = new Uint8Array(128).fill(0xff);
+[...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].forEach((c, i) => (BASE64_VALUE[c.charCodeAt(0)] = i));
+
+const SP = 0x20;
+const DQUOTE = 0x22;
+const LPAREN = 0x28;
+const RPAREN = 0x29;
+const COMMA = 0x2c;
+const MINUS = 0x2d;
+const COLON = 0x3a;
+const SEMICOLON = 0x3b;
+const EQUALS = 0x3d;
+const BACKSLASH = 0x5c;
+const MAX_INTEGER_DIGITS = 15;
+
+/** Where the scan is; every helper below reads and advances it. The module is synchronous, so one suffices. */
+let pos = 0;
+
+/**
+ * The Dictionary `text` holds when it is written in canonical form, else `undefined` (then parse it
+ * with `structured-headers`). Never throws.
+ */
+export function parseCanonicalDictionary(text: string): Dictionary | undefined {
+  const end = text.length;
+  if (end === 0) return undefined;
+  const dictionary: Dictionary = new Map();
+  pos = 0;
+  for (;;) {
+    const key = scanKey(text);
+    if (key === undefined || dictionary.has(key) || text.charCodeAt(pos) !== EQUALS) return undefined;
+    pos++;
+    const member = text.charCodeAt(pos) === LPAREN ? scanInnerList(text) : scanItem(text);
+    if (member === undefined) return undefined;
+    dictionary.set(key, member);
+    if (pos === end) return dictionary;
+    if (text.charCodeAt(pos) !== COMMA || text.charCodeAt(pos + 1) !== SP || pos + 2 === end) return undefined;
+    pos += 2;
+  }
+}
+
+function scanKey(text: string): string | undefined {
+  const start = pos;
+  const first = text.charCodeAt(pos);
+  // A key starts with lcalpha or "*".
+  if (!((first >= 0x61 && first <= 0x7a) || first === 0x2a)) return undefined;
+  pos++;
+  for (;;) {
+    const c = text.charCodeAt(pos);
+    if (c >= 128 || KEY_CHAR[c] !== 1) break; // NaN at the end fails `c >= 128` and reads KEY_CHAR[NaN] (undefined)
+    pos++;
+  }
+  return text.slice(start, pos);
+}
+
+function scanInnerList(text: string): InnerList | undefined {
+  pos++; // "("
+  const items: Item[] = [];
+  if (text.charCodeAt(pos) !== RPAREN) {
+    for (;;) {
+      const item = scanItem(text);
+      if (item === undefined) return undefined;
+      items.push(item);
+      const c = text.charCodeAt(pos);
+      if (c === RPAREN) break;
+      if (c !== SP) return undefined;
+      pos++;
+    }
+  }
+  pos++; // ")"
+  const parameters = scanParameters(text);
+  return parameters === undefined ? undefined : [items, parameters];
+}
+
+function scanItem(text: string): Item | undefined {
+  const value = scanBareItem(text);
+  if (value === undefined) return undefined;
+  const parameters = scanParameters(text);
+  return parameters === undefined ? undefined : [value, parameters];
+}
+
+function scanParameters(text: string): Parameters | undefined {
+  const parameters: Parameters = new Map();
+  while (text.charCodeAt(pos) === SEMICOLON) {
+    pos++;
+    const key = scanKey(text);
+    if (key === undefined || parameters.has(key)) return undefined;
+    let value: BareItem = true;
+    if (text.charCodeAt(pos) === EQUALS) {
+      pos++;
+      const bare = scanBareItem(text);
+      if (bare === undefined) return undefined;
+      value = bare;
+    }
+    parameters.set(key, value);
+  }
+  return parameters;
+}
+
+function scanBareItem(text: string): BareItem | undefined {
+  const c = text.charCodeAt(pos);
+  if (c === DQUOTE) return scanString(text);
+  if (c === COLON) return scanByteSequence(text);
+  if (c === MINUS || (c >= 0x30 && c <= 0x39)) return scanInteger(text);
+  return undefined;
+}
+
+function scanString(text: string): string | undefined {
+  const start = ++pos;
+  let escaped = false;
+  for (;;) {
+    const c = text.charCodeAt(pos);
+    if (c === DQUOTE) break;
+    if (c === BACKSLASH) {
+      const next = text.charCodeAt(pos + 1);
+      if (next !== DQUOTE && next !== BACKSLASH) return undefined;
+      escaped = true;
+      pos += 2;
+      continue;
+    }
+    // Visible ASCII and SP only (also false at the end of the text, where c is NaN).
+    if (!(c >= 0x20 && c <= 0x7e)) return undefined;
+    pos++;
+  }
+  const raw = text.slice(start, pos);
+  pos++; // closing DQUOTE
+  return escaped ? raw.replace(/\\(["\\])/g, '$1') : raw;
+}
+
+function scanInteger(text: string): number | undefined {
+  const start = pos;
+  if (text.charCodeAt(pos) === MINUS) pos++;
+  const digitsStart = pos;
+  while (pos < text.length) {
+    const c = text.charCodeAt(pos);
+    if (c < 0x30 || c > 0x39) break;
+    pos++;
+  }
+  const digits = pos - digitsStart;
+  if (digits === 0 || digits > MAX_INTEGER_DIGITS) return undefined;
+  // Canonical: no leading zero, and zero is never negative; a "." would make it a decimal.
+  if (text.charCodeAt(digitsStart) === 0x30 && (digits > 1 || digitsStart !== start)) return undefined;
+  if (text.charCodeAt(pos) === 0x2e) return undefined;
+  return Number(text.slice(start, pos));
+}
+
+function scanByteSequence(text: string): ArrayBuffer | undefined {
+  const start = ++pos;
+  const close = text.indexOf(':', start);
+  if (close === -1) return undefined;
+  const length = close - start;
+  if (length % 4 !== 0) return undefined;
+  // Base64 characters, then at most two "=" of padding at the very end.
+  let padding = 0;
+  if (length > 0 && text.charCodeAt(close - 1) === EQUALS) padding = text.charCodeAt(close - 2) === EQUALS ? 2 : 1;
+  for (let i = start; i < close - padding; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || BASE64_VALUE[c] === 0xff) return undefined;
+  }
+  // Canonical: the bits after the last byte are zero (4 of the last character's 6 bits before "==",
+  // 2 before "="), so the bytes encode back to the same text.
+  if (padding > 0 && (BASE64_VALUE[text.charCodeAt(close - padding - 1)]! & (padding === 2 ? 0x0f : 0x03)) !== 0) return undefined;
+  const bytes = new ArrayBuffer((length / 4) * 3 - padding);
+  Buffer.from(bytes).write(text.slice(start, close), 'base64');
+  pos = close + 1;
+  return bytes;
+}
+
+/**
+ * RFC 8941 §4.1.1.2 serialization of parameters whose values are in the subset above (strings,
+ * integers, byte sequences, true), as `structured-headers`' `serializeParameters` writes them;
+ * `undefined` for anything else (then use the library's). The library checks every key and string
+ * with a regular expression and builds the text piece by piece; rebuilding `@signature-params` on
+ * every request is most of what it costs, and these values are already known to be well-formed
+ * except where checked here.
+ */
+export function serializeSimpleParameters(parameters: Parameters): string | undefined {
+  let out = '';
+  for (const [key, value] of parameters) {
+    if (!isKey(key)) return undefined;
+    if (value === true) {
+      out += ';' + key;
+      continue;
+    }
+    const bare = serializeSimpleBareItem(value);
+    if (bare === undefined) return undefined;
+    out += ';' + key + '=' + bare;
+  }
+  return out;
+}
+
+function serializeSimpleBareItem(value: BareItem): string | undefined {
+  if (typeof value === 'string') {
+    let escaped = false;
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e) return undefined;
+      if (c === DQUOTE || c === BACKSLASH) escaped = true;
+    }
+    return escaped ? `"${value.replace(/["\\]/g, '\\$&')}"` : `"${value}"`;
+  }
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value) && Math.abs(value) <= 999_999_999_999_999 && !Object.is(value, -0) ? String(value) : undefined;
+  }
+  if (value instanceof ArrayBuffer) return `:${Buffer.from(value).toString('base64')}:`;
+  return undefined;
+}
+
+function isKey(key: string): boolean {
+  const first = key.charCodeAt(0);
+  if (!((first >= 0x61 && first <= 0x7a) || first === 0x2a)) return false;
+  for (let i = 1; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 128 || KEY_CHAR[c] !== 1) return false;
+  }
+  return true;
+}
