@@ -101,6 +101,14 @@ export function cacheBounds(store: 'memory' | 'redis'): CacheBound[] {
       note: '',
     },
     {
+      cache: 'Signature-Agent origin memo',
+      where: 'src/signatures/directory.ts (RECENT_ORIGINS 256, values ≤ 2048 chars, cleared when full)',
+      cap: 256,
+      entryBytes: 200,
+      worstBytes: 4_300,
+      note: 'an agent URL and its origin; worst: a 2048-character value',
+    },
+    {
       cache: 'remote JWKS keys',
       where: 'src/keys/remote-key-set.ts (jwks.maxKeys, default 32)',
       cap: 32,

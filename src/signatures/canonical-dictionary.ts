@@ -239,3 +239,26 @@ function isKey(key: string): boolean {
   }
   return true;
 }
+
+/**
+ * RFC 8941 §4.1.1 / §4.1.3 serialization of a Dictionary member (an Item or an Inner List) whose
+ * values are all in the subset above, as the library writes it; `undefined` for anything else.
+ */
+export function serializeSimpleMember(member: Item | InnerList): string | undefined {
+  const [value, parameters] = member;
+  const params = serializeSimpleParameters(parameters);
+  if (params === undefined) return undefined;
+  if (!Array.isArray(value)) {
+    const bare = serializeSimpleBareItem(value);
+    return bare === undefined ? undefined : bare + params;
+  }
+  let out = '(';
+  for (let i = 0; i < value.length; i++) {
+    const [itemValue, itemParameters] = value[i]!;
+    const bare = serializeSimpleBareItem(itemValue);
+    const itemParams = serializeSimpleParameters(itemParameters);
+    if (bare === undefined || itemParams === undefined) return undefined;
+    out += (i === 0 ? '' : ' ') + bare + itemParams;
+  }
+  return out + ')' + params;
+}

@@ -336,6 +336,20 @@ export class DirectoryClient {
  */
 export function directoryOrigin(value: string): string | undefined {
   if (typeof value !== 'string' || value.length > 2048) return undefined;
+  // An agent sends the same Signature-Agent on every request: its origin is remembered.
+  const known = recentOrigins.get(value);
+  if (known !== undefined) return known === null ? undefined : known;
+  const origin = originOf(value);
+  if (recentOrigins.size >= RECENT_ORIGINS) recentOrigins.clear();
+  recentOrigins.set(value, origin ?? null);
+  return origin;
+}
+
+/** Signature-Agent values seen lately and their origins (`null`: not one); emptied when full. */
+const recentOrigins = new Map<string, string | null>();
+const RECENT_ORIGINS = 256;
+
+function originOf(value: string): string | undefined {
   if (value.slice(0, 8).toLowerCase() !== 'https://') return undefined;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);

@@ -10,7 +10,7 @@
  */
 import { DisplayString, isInnerList, parseDictionary, parseItem, parseList, serializeDictionary, serializeInnerList, serializeItem, serializeList } from 'structured-headers';
 import type { BareItem, Dictionary, InnerList, Item, List, Parameters } from 'structured-headers';
-import { parseCanonicalDictionary } from './canonical-dictionary.js';
+import { parseCanonicalDictionary, serializeSimpleMember } from './canonical-dictionary.js';
 
 /** The three top-level structured types (RFC 8941 §3). */
 export type StructuredType = 'dictionary' | 'list' | 'item';
@@ -135,6 +135,8 @@ function representableBareItem(value: BareItem): boolean {
  * parsed input, but the serializer throws rather than returning a marker).
  */
 export function serializeMember(member: Item | InnerList): string | undefined {
+  const simple = serializeSimpleMember(member);
+  if (simple !== undefined) return simple;
   try {
     return isInnerList(member) ? serializeInnerList(member) : serializeItem(member);
   } catch {

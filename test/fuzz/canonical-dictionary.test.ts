@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { DisplayString, parseDictionary, serializeDictionary, serializeParameters, Token, type BareItem, type Dictionary, type InnerList, type Item } from 'structured-headers';
+import { DisplayString, parseDictionary, serializeDictionary, serializeInnerList, serializeItem, serializeParameters, Token, type BareItem, type Dictionary, type InnerList, type Item } from 'structured-headers';
 import { describe, expect, it } from 'vitest';
-import { parseCanonicalDictionary, serializeSimpleParameters } from '../../src/signatures/canonical-dictionary.js';
+import { parseCanonicalDictionary, serializeSimpleMember, serializeSimpleParameters } from '../../src/signatures/canonical-dictionary.js';
 import { anyString, damaged, separators, sfLike, sfText } from './arbitraries.js';
 import { fuzz, TIMEOUT } from './settings.js';
 
@@ -161,4 +161,23 @@ describe('fuzz: the simple parameters serializer agrees with structured-headers'
     expect(serializeSimpleParameters(new Map([['a', false]]))).toBeUndefined();
     expect(serializeSimpleParameters(new Map([['A', 1]]))).toBeUndefined();
   });
+});
+
+describe('fuzz: the simple member serializer agrees with structured-headers', () => {
+  it(
+    'writes what serializeItem / serializeInnerList write, or declines',
+    () => {
+      const odd = fc.constantFrom<BareItem>(false, 1.5, new Token('tok'), new DisplayString('x'), 'é');
+      const anyItem: fc.Arbitrary<Item> = fc.tuple(fc.oneof(bareItem, odd), params);
+      fc.assert(
+        fc.property(fc.oneof(anyItem, fc.tuple(fc.array(anyItem, { maxLength: 4 }), params)), (member: Item | InnerList) => {
+          const fast = serializeSimpleMember(member);
+          if (fast === undefined) return;
+          expect(fast).toBe(Array.isArray(member[0]) ? serializeInnerList(member as InnerList) : serializeItem(member as Item));
+        }),
+        fuzz(3),
+      );
+    },
+    TIMEOUT,
+  );
 });
