@@ -6,7 +6,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc9421.html#section-4
  */
 import { isInnerList, isValidKeyStr, serializeInnerList, serializeInteger, serializeParameters, serializeString } from 'structured-headers';
-import type { BareItem, InnerList, Item } from 'structured-headers';
+import type { BareItem, InnerList, Item, Parameters } from 'structured-headers';
 import type { ComponentId, ParsedSignature, SignatureParams, SignatureProblem } from './types.js';
 import { serializeSimpleParameters } from './canonical-dictionary.js';
 import { isAsciiText, tryParseDictionary, tryParseItem } from './structured-fields.js';
@@ -212,6 +212,9 @@ function buildComponentId(name: string, rawParams: ReadonlyMap<string, BareItem>
  * fixed set; string values go through the library's serializer, which escapes and refuses non-ASCII.
  */
 function serializeComponentId(name: string, params: ReadonlyMap<string, string | boolean>): string | undefined {
+  if (params.size === 0) return `"${name}"`;
+  const simple = serializeSimpleParameters(params as Parameters);
+  if (simple !== undefined) return `"${name}"${simple}`;
   let id = `"${name}"`;
   try {
     for (const [key, value] of params) id += value === true ? `;${key}` : `;${key}=${serializeString(value as string)}`;
