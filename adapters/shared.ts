@@ -185,8 +185,9 @@ export interface NodeRequestLike {
 /**
  * A `readBody` for a Node request, or `undefined` when it carries no body. It uses raw bytes a body
  * parser already kept (`rawBody`, or `fallback` called on `owner`, such as Express's `req.body`
- * Buffer from `express.raw()`; a module-level function, so no closure is made per request); otherwise it reads the stream itself and puts the bytes back (`unshift`) before
- * the stream ends, so the application's own body parser still reads the whole body afterwards.
+ * Buffer from `express.raw()`; a module-level function, so no closure is made per request);
+ * otherwise it reads the stream itself and puts the bytes back (`unshift`) before the stream ends,
+ * so the application's own body parser still reads the whole body afterwards.
  */
 export function nodeBodyReader<T>(
   req: NodeRequestLike,
