@@ -15,6 +15,7 @@ import { verify as webBotAuthVerify } from 'web-bot-auth';
 import { verifierFromJWK } from 'web-bot-auth/crypto';
 import { createGuard, type Decision, type GuardOptions, type GuardRequest } from '../src/index.js';
 import type { DecisionStats } from './servers/server.js';
+import { runCompiled } from './lib/compiled.js';
 import { describeEnvironment } from './lib/env.js';
 import { checkResult, describeWindow, HTTP_SETTINGS, httpNoiseNote, measureSession, measureWindow, pairSummary, sanityCheck, SECONDS_PER_SESSION, sessionState, startServer, stopServer, type FixedRatePair, type Load, type Pair, type Probe, type Server, type Window } from './lib/load.js';
 import { allPassed, caseTable, elapsed, expectAll, fastest, measureCases, methodNote, noiseNote, QUICK, timeBatch, type Case, type CaseResult, type Role } from './lib/measure.js';
@@ -284,7 +285,7 @@ export async function runSignatureMicro(log: (line: string) => void = console.lo
   const legacyNote = (peer: string): string =>
     `${peer} cannot verify the dictionary form (\`Signature-Agent: sig1="…"\` covered as \`"signature-agent";key="sig1"\`): it puts the whole field in the signature base instead of the member (RFC 9421 §2.1.2). It gets the same request with the legacy form, \`Signature-Agent: "${AGENT_URL}"\` covered as \`"signature-agent"\`: same components, same size.`;
   const notes = [
-    methodNote(COLLECT),
+    `${methodNote(COLLECT)} Run in a child process on plain \`node\`, the bench and \`src/\` compiled by esbuild as the package is (not under tsx, whose keepNames wrapper would tax every closure bonafide and the peers create, and not the floor).`,
     `Requests: GET ${MICRO_URL}, Ed25519, \`${sample.headers['signature-input']!.replace(/nonce="[^"]+"/, 'nonce="…"').replace(/keyid="[^"]+"/, 'keyid="<thumbprint>"')}\`, Signature-Agent \`${sample.headers['signature-agent']}\`; ${SETTINGS.pool.toLocaleString('en-US')} distinct signed requests (64-byte nonces), signed by ${signer.via}, each handed out once per pass, as a fresh header record (new strings).`,
     `(a) is \`crypto.verify(null, Buffer.from(base), publicKey, signature)\` over the signature base built in advance (by the bench, by hand, and checked against every signature): what no verifier can skip. Every other case parses the headers, rebuilds the base and verifies.`,
     `(b) and (c) are async; each call is awaited. web-bot-auth verifies with WebCrypto (crypto.subtle) under the key from \`verifierFromJWK\`, given the faster of a Web Request and a plain request object (here: ${form}); it checks tag, created and expires but looks no key up. http-message-signatures verifies with node:crypto (\`createVerifier(publicKey, 'ed25519')\`) after a \`keyLookup\` by keyid, with \`requiredParams\` created, expires, keyid, tag and \`requiredFields\` @authority, signature-agent.`,
@@ -532,7 +533,7 @@ export function signatureHttpMarkdown(report: SignatureHttpReport): string {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  printSignatureMicro(await runSignatureMicro());
+  printSignatureMicro(await runCompiled<SignatureMicroReport>('signatures.ts', 'runSignatureMicro'));
   const http = await runSignatureHttp();
   printSignatureHttp(http);
   if (http.failures.length > 0) process.exitCode = 1;

@@ -62,11 +62,19 @@ export function cacheBounds(store: 'memory' | 'redis'): CacheBound[] {
     },
     {
       cache: 'parsed Signature/Signature-Input',
-      where: 'src/signatures/verifier.ts:123 (min(signatures.cacheSize, 4096)), set at :212',
+      where: 'src/signatures/verifier.ts:126 (min(signatures.cacheSize, 2048)), set at :233 only for a signature seen again (a verified-cache hit)',
       cap: 4096,
       entryBytes: 2_750,
       worstBytes: 162_000,
-      note: 'any caller, no key needed: Signature ≤ 2048 chars, Signature-Input ≤ 8 KiB with 16 labels × 32 components parses to ~160 KB',
+      note: 'a caller with a valid signature, sent twice: Signature ≤ 2048 chars, Signature-Input ≤ 512 chars (MAX_CACHED_INPUT); the worst figure is an 8 KiB Signature-Input with 16 labels × 32 components, which parses to ~160 KB but is not kept',
+    },
+    {
+      cache: 'covered-component lists',
+      where: 'src/signatures/parse.ts:137 (COMPONENT_MEMO_ENTRIES 256, inner lists ≤ 512 chars, cleared when full)',
+      cap: 256,
+      entryBytes: 2_000,
+      worstBytes: 11_500,
+      note: 'any caller, no key needed (filled by the parser); worst: 32 components in a 512-character list',
     },
     {
       cache: 'verified signatures',
@@ -94,11 +102,11 @@ export function cacheBounds(store: 'memory' | 'redis'): CacheBound[] {
     },
     {
       cache: 'Signature-Agent dictionary memo',
-      where: 'src/signatures/structured-fields.ts:56 (MEMO_ENTRIES 256, texts ≤ 512 chars, cleared when full)',
+      where: 'src/signatures/structured-fields.ts:68 (MEMO_ENTRIES 256, texts ≤ 512 chars, cleared when full)',
       cap: 256,
       entryBytes: 1_500,
-      worstBytes: 1_500,
-      note: '',
+      worstBytes: 2_500,
+      note: 'with the covered members serialized on their own, each at most the text',
     },
     {
       cache: 'Signature-Agent origin memo',

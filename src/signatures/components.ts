@@ -4,14 +4,14 @@
  * other, so every rule below cites the section it comes from, and every input a lax implementation
  * would "fix up" (upper case, control characters, non-ASCII, repeated query names) is refused.
  *
- * Runs on every signed request: the target URI is parsed once per message with string indexes (no
- * `new URL`, no regular expressions) and memoized in a WeakMap.
+ * Runs on every signed request: the target URI is parsed with string indexes (no `new URL`, no
+ * regular expressions), once per distinct URL text.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9421.html#section-2
  */
 import { isAuthority } from '../lib/authority.js';
 import type { ComponentId, SignatureProblem, SignedMessage } from './types.js';
-import { parseDictionaryShared, reserializeField, serializeMember, structuredTypeOf, tryParseDictionary } from './structured-fields.js';
+import { reserializeField, serializeMember, serializeMemberShared, structuredTypeOf, tryParseDictionary } from './structured-fields.js';
 
 /** Why a component value could not be produced, kept apart from a value (a header may well say `malformed`). */
 export interface ComponentFailure {
@@ -118,22 +118,25 @@ interface TargetUri {
   pairs?: readonly (readonly [string, string])[];
 }
 
-/** Per-message memo: the URL text it was parsed from, and the result (`undefined` when unusable). */
-const targets = new WeakMap<SignedMessage, { readonly url: string; readonly parsed: TargetUri | undefined }>();
+/**
+ * The last target URI parsed, by its text: several derived components of one message need it, and
+ * requests to one endpoint repeat it. Keyed by the string alone, so it holds no message.
+ */
+let lastUri: string | undefined;
+let lastTarget: TargetUri | undefined;
 
 /**
- * The message's target URI, parsed once per message (several derived components need it). `MISSING`
- * when the message has no URL, `INVALID` when it is not a usable absolute URI.
+ * The message's target URI, parsed once per distinct URL text. `MISSING` when the message has no
+ * URL, `INVALID` when it is not a usable absolute URI.
  */
 function targetOf(message: SignedMessage): TargetUri | ComponentFailure {
   const { url } = message;
   if (url === undefined) return MISSING;
-  let memo = targets.get(message);
-  if (memo === undefined || memo.url !== url) {
-    memo = { url, parsed: parseTargetUri(url) };
-    targets.set(message, memo);
+  if (url !== lastUri) {
+    lastTarget = parseTargetUri(url);
+    lastUri = url;
   }
-  return memo.parsed ?? INVALID;
+  return lastTarget ?? INVALID;
 }
 
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: '80', https: '443' };
@@ -361,8 +364,13 @@ function unfold(text: string): string | undefined {
 function dictionaryMember(name: string, combined: string, key: string): string | ComponentFailure {
   const type = structuredTypeOf(name);
   if (type !== undefined && type !== 'dictionary') return INVALID;
-  // Signature-Agent is parsed again by the profile for the same request: share one parse.
-  const dictionary = name === 'signature-agent' ? parseDictionaryShared(combined) : tryParseDictionary(combined);
+  // Signature-Agent repeats across an agent's requests and the profile parses it again: one shared parse.
+  if (name === 'signature-agent') {
+    const serialized = serializeMemberShared(combined, key);
+    if (serialized === 'missing') return MISSING;
+    return serialized === 'not-a-dictionary' || serialized === undefined ? INVALID : serialized;
+  }
+  const dictionary = tryParseDictionary(combined);
   if (dictionary === undefined) return INVALID;
   const member = dictionary.get(key);
   if (member === undefined) return MISSING;

@@ -60,21 +60,50 @@ export function tryParseDictionary(text: string): Dictionary | undefined {
 }
 
 /** Short dictionaries parsed lately, by their text: a Signature-Agent value repeats across an agent's requests. */
-const recentDictionaries = new Map<string, Dictionary | undefined>();
+interface SharedDictionary {
+  readonly dictionary: Dictionary | undefined;
+  /** Members serialized on their own (RFC 9421 §2.1.2), by key, as they are asked for. */
+  members?: Map<string, string | undefined>;
+}
+const recentDictionaries = new Map<string, SharedDictionary>();
 const MEMO_ENTRIES = 256;
 const MEMO_TEXT_LENGTH = 512;
+
+function sharedDictionary(text: string): SharedDictionary {
+  let shared = recentDictionaries.get(text);
+  if (shared === undefined) {
+    shared = { dictionary: tryParseDictionary(text) };
+    if (text.length <= MEMO_TEXT_LENGTH) {
+      if (recentDictionaries.size >= MEMO_ENTRIES) recentDictionaries.clear();
+      recentDictionaries.set(text, shared);
+    }
+  }
+  return shared;
+}
 
 /**
  * `tryParseDictionary` through a small memo (at most 256 texts of at most 512 characters, forgotten
  * all at once when full). The result is shared: callers must only read it.
  */
 export function parseDictionaryShared(text: string): Dictionary | undefined {
-  if (text.length > MEMO_TEXT_LENGTH) return tryParseDictionary(text);
-  if (recentDictionaries.has(text)) return recentDictionaries.get(text);
-  const dictionary = tryParseDictionary(text);
-  if (recentDictionaries.size >= MEMO_ENTRIES) recentDictionaries.clear();
-  recentDictionaries.set(text, dictionary);
-  return dictionary;
+  return sharedDictionary(text).dictionary;
+}
+
+/**
+ * The member `key` of the dictionary `text`, serialized on its own (`serializeMember`), through the
+ * same memo: `'not-a-dictionary'`, `'missing'`, or the serialization (`undefined` if it has none).
+ */
+export function serializeMemberShared(text: string, key: string): string | undefined | 'not-a-dictionary' | 'missing' {
+  const shared = sharedDictionary(text);
+  const { dictionary } = shared;
+  if (dictionary === undefined) return 'not-a-dictionary';
+  const member = dictionary.get(key);
+  if (member === undefined) return 'missing';
+  const members = (shared.members ??= new Map());
+  if (members.has(key)) return members.get(key);
+  const serialized = serializeMember(member);
+  if (members.size < MEMO_ENTRIES) members.set(key, serialized);
+  return serialized;
 }
 
 /** Parses a List (RFC 8941 §4.2.1); `undefined` instead of throwing on bad input. */

@@ -83,12 +83,13 @@ const PROBLEM_REASONS: Record<SignatureProblem, ReasonCode> = {
 interface Parsed {
   /** The Signature-Input the entries were parsed with (the cache is keyed by the shorter Signature). */
   readonly input: string;
-  readonly entries: readonly ParsedSignature[] | 'malformed' | 'too-large';
+  readonly entries: readonly ParsedSignature[];
   readonly expiresAt: number;
 }
 
 interface Verified {
-  /** The signature base that verified (the cache is keyed by keyid and signature bytes). */
+  /** The key it verified with and the signature base (the cache is keyed by the signature bytes). */
+  readonly keyid: string;
   readonly base: string;
   readonly expiresAt: number;
 }
@@ -150,7 +151,8 @@ export class SignatureVerifier {
     const signatureHeader = request.header('signature');
     if (input === null && signatureHeader === null) return this.#single('unverified', 'ERR_SIGNATURE_MISSING');
     if (input === null || signatureHeader === null) return this.#single('invalid', 'ERR_SIGNATURE_MALFORMED');
-    const entries = this.#parse(input, signatureHeader, nowMs);
+    const remembered = this.#remembered(input, signatureHeader, nowMs);
+    const entries = remembered ?? parseSignatures(input, signatureHeader);
     if (entries === 'malformed') return this.#single('invalid', 'ERR_SIGNATURE_MALFORMED');
     if (entries === 'too-large') return this.#single('invalid', 'ERR_SIGNATURE_TOO_LARGE');
 
@@ -175,7 +177,10 @@ export class SignatureVerifier {
       if (result instanceof Promise) pending = true;
       results.push(result);
     }
-    if (!pending) return this.#concludeDeferred(results as CheckResult[]);
+    if (!pending) {
+      if (remembered === undefined) this.#remember(input, signatureHeader, entries, results as CheckResult[], nowMs);
+      return this.#concludeDeferred(results as CheckResult[]);
+    }
     return Promise.all(results).then((checks) => this.#concludeDeferred(checks));
   }
 
@@ -206,15 +211,26 @@ export class SignatureVerifier {
     return this.#conclude(outcome.checks.map((c) => (c === pending.check ? settled : c)));
   }
 
-  /** Keyed by the Signature text (short), checked against the Signature-Input: a hit needs both equal. */
-  #parse(input: string, signature: string, nowMs: number): Parsed['entries'] {
+  /** The entries parsed for these headers before, if kept: keyed by the Signature text (short), a hit needs both texts equal. */
+  #remembered(input: string, signature: string, nowMs: number): readonly ParsedSignature[] | undefined {
     const hit = this.#parsed.get(signature, nowMs);
-    if (hit !== undefined && hit.input === input) return hit.entries;
-    const entries = parseSignatures(input, signature);
+    return hit !== undefined && hit.input === input ? hit.entries : undefined;
+  }
+
+  /**
+   * Keeps a parse once its signature proves to be a repeat (a check answered from the verified
+   * cache): its next repeat then skips parsing. A fresh signature — nearly every one — is not kept:
+   * parsing it again would cost less than keeping it (a cache insert, and a copy at each young
+   * collection), and a repeat is parsed once more at most.
+   */
+  #remember(input: string, signature: string, entries: readonly ParsedSignature[], checks: readonly CheckResult[], nowMs: number): void {
     // Only ordinary-sized headers are kept: the cache is bounded by count, and an 8 KiB Signature-Input
     // can parse to ~160 KB (no key needed to send one), so large inputs would make it a memory lever.
-    if (signature.length <= 2048 && input.length <= MAX_CACHED_INPUT) this.#parsed.set(signature, { input, entries, expiresAt: nowMs + 300_000 });
-    return entries;
+    if (signature.length > 2048 || input.length > MAX_CACHED_INPUT || !anyCached(checks)) return;
+    // The bytes get their own copy: the parser may have placed them in Buffer's shared 8 KiB pool, which
+    // a long-lived entry would otherwise keep whole.
+    const kept = entries.map((entry) => ({ ...entry, signature: new Uint8Array(entry.signature) }));
+    this.#parsed.set(signature, { input, entries: kept, expiresAt: nowMs + 300_000 });
   }
 
   #single(outcome: CheckResult['outcome'], reason: ReasonCode, claim?: string): SignatureOutcome {
@@ -394,13 +410,13 @@ export class SignatureVerifier {
     const base = signatureBase(request, signature);
     if (typeof base !== 'string' || isProblem(base)) return this.#result(signature, 'invalid', PROBLEM_REASONS[base as SignatureProblem], agentExtra);
 
-    // Keyed by key and signature bytes; a hit also needs the very same base (same keyid, base and bytes).
-    const cacheKey = key.keyid + '\n' + signatureText(signature);
+    // Keyed by the signature bytes; a hit also needs the very same key and base (same keyid, base and bytes).
+    const cacheKey = signatureText(signature.signature);
     const hit = this.#verified.get(cacheKey, nowMs);
-    const cached = hit !== undefined && hit.base === base;
+    const cached = hit !== undefined && hit.keyid === key.keyid && hit.base === base;
     if (!cached) {
       if (!verifyWith(key, base, signature.signature)) return this.#result(signature, 'invalid', 'ERR_SIGNATURE_INVALID', agentExtra);
-      this.#verified.set(cacheKey, { base, expiresAt: this.#cacheUntil(signature, nowMs) });
+      this.#verified.set(cacheKey, { keyid: key.keyid, base, expiresAt: this.#cacheUntil(signature, nowMs) });
     }
     const extra = { ...agentExtra, cached };
     if (digestCovered) return this.#checkDigest(request, signature, key.keyid, extra, nowMs, record);
@@ -482,6 +498,11 @@ export class SignatureVerifier {
   }
 }
 
+function anyCached(checks: readonly CheckResult[]): boolean {
+  for (let i = 0; i < checks.length; i++) if (checks[i]!.cached === true) return true;
+  return false;
+}
+
 function isProblem(value: string): boolean {
   return value === 'malformed' || value === 'component-missing' || value === 'component-invalid' || value === 'param-invalid';
 }
@@ -489,14 +510,9 @@ function isProblem(value: string): boolean {
 /** Deferred nonces by the check they belong to (weak: an outcome dropped unsettled leaves nothing behind). */
 const deferredNonces = new WeakMap<CheckResult, Deferred>();
 
-const signatureTexts = new WeakMap<ParsedSignature, string>();
-function signatureText(signature: ParsedSignature): string {
-  let text = signatureTexts.get(signature);
-  if (text === undefined) {
-    text = Buffer.from(signature.signature.buffer, signature.signature.byteOffset, signature.signature.byteLength).toString('latin1');
-    signatureTexts.set(signature, text);
-  }
-  return text;
+/** The signature bytes as a string, one character per byte: the verified cache's key, made again each time (~0.2 µs for 64 bytes, less than memoizing it). */
+function signatureText(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 /** A normalised https URL for a `jwks_uri` agent, or undefined. */
