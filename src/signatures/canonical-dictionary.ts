@@ -19,12 +19,31 @@
  */
 import type { BareItem, Dictionary, InnerList, Item, Parameters } from 'structured-headers';
 
-/** `lcalpha / DIGIT / "_" / "-" / "." / "*"` (RFC 8941 §3.1.2), and which of them may start a key. */
-const KEY_CHAR = new Uint8Array(128);
-for (const c of 'abcdefghijklmnopqrstuvwxyz0123456789_-.*') KEY_CHAR[c.charCodeAt(0)] = 1;
-/** The 6-bit value of each base64 character (RFC 4648 §4), 0xff for any other. */
-const BASE64_VALUE = new Uint8Array(128).fill(0xff);
-[...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].forEach((c, i) => (BASE64_VALUE[c.charCodeAt(0)] = i));
+/** Key characters (RFC 8941 §3.1.2 `key`: `lcalpha / DIGIT / "_" / "-" / "." / "*"`), and which may start one. */
+const KEY_START = new Uint8Array(128);
+for (const c of 'abcdefghijklmnopqrstuvwxyz*') KEY_START[c.charCodeAt(0)] = 1;
+const KEY_CHARS = new Uint8Array(128);
+for (const c of 'abcdefghijklmnopqrstuvwxyz0123456789_-.*') KEY_CHARS[c.charCodeAt(0)] = 1;
+/** The 6-bit value of each standard base64 character (RFC 4648 §4), -1 for any other. */
+export const BASE64_VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) BASE64_VALUES['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
+
+/** The end of the key starting at `start` (RFC 8941 §4.2.3.3), or -1 when none starts there. */
+export function keyEnd(text: string, start: number): number {
+  const c = text.charCodeAt(start);
+  if (!(c < 128 && KEY_START[c] === 1)) return -1;
+  let end = start + 1;
+  for (; end < text.length; end++) {
+    const d = text.charCodeAt(end);
+    if (!(d < 128 && KEY_CHARS[d] === 1)) break;
+  }
+  return end;
+}
+
+/** True when `key` is a whole RFC 8941 key. */
+export function isKey(key: string): boolean {
+  return key.length > 0 && keyEnd(key, 0) === key.length;
+}
 
 const SP = 0x20;
 const DQUOTE = 0x22;
@@ -65,16 +84,10 @@ export function parseCanonicalDictionary(text: string): Dictionary | undefined {
 
 function scanKey(text: string): string | undefined {
   const start = pos;
-  const first = text.charCodeAt(pos);
-  // A key starts with lcalpha or "*".
-  if (!((first >= 0x61 && first <= 0x7a) || first === 0x2a)) return undefined;
-  pos++;
-  for (;;) {
-    const c = text.charCodeAt(pos);
-    if (c >= 128 || KEY_CHAR[c] !== 1) break; // NaN at the end fails `c >= 128` and reads KEY_CHAR[NaN] (undefined)
-    pos++;
-  }
-  return text.slice(start, pos);
+  const end = keyEnd(text, start);
+  if (end < 0) return undefined;
+  pos = end;
+  return text.slice(start, end);
 }
 
 function scanInnerList(text: string): InnerList | undefined {
@@ -179,11 +192,11 @@ function scanByteSequence(text: string): ArrayBuffer | undefined {
   if (length > 0 && text.charCodeAt(close - 1) === EQUALS) padding = text.charCodeAt(close - 2) === EQUALS ? 2 : 1;
   for (let i = start; i < close - padding; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 128 || BASE64_VALUE[c] === 0xff) return undefined;
+    if (c >= 128 || BASE64_VALUES[c]! < 0) return undefined;
   }
   // Canonical: the bits after the last byte are zero (4 of the last character's 6 bits before "==",
   // 2 before "="), so the bytes encode back to the same text.
-  if (padding > 0 && (BASE64_VALUE[text.charCodeAt(close - padding - 1)]! & (padding === 2 ? 0x0f : 0x03)) !== 0) return undefined;
+  if (padding > 0 && (BASE64_VALUES[text.charCodeAt(close - padding - 1)]! & (padding === 2 ? 0x0f : 0x03)) !== 0) return undefined;
   const bytes = new ArrayBuffer((length / 4) * 3 - padding);
   Buffer.from(bytes).write(text.slice(start, close), 'base64');
   pos = close + 1;
@@ -201,16 +214,19 @@ function scanByteSequence(text: string): ArrayBuffer | undefined {
 export function serializeSimpleParameters(parameters: Parameters): string | undefined {
   let out = '';
   for (const [key, value] of parameters) {
-    if (!isKey(key)) return undefined;
-    if (value === true) {
-      out += ';' + key;
-      continue;
-    }
-    const bare = serializeSimpleBareItem(value);
-    if (bare === undefined) return undefined;
-    out += ';' + key + '=' + bare;
+    const parameter = serializeSimpleParameter(key, value);
+    if (parameter === undefined) return undefined;
+    out += parameter;
   }
   return out;
+}
+
+/** One parameter, `;key` or `;key=value`, as `serializeParameters` writes it; `undefined` outside the subset. */
+export function serializeSimpleParameter(key: string, value: BareItem): string | undefined {
+  if (!isKey(key)) return undefined;
+  if (value === true) return ';' + key;
+  const bare = serializeSimpleBareItem(value);
+  return bare === undefined ? undefined : ';' + key + '=' + bare;
 }
 
 function serializeSimpleBareItem(value: BareItem): string | undefined {
@@ -230,15 +246,6 @@ function serializeSimpleBareItem(value: BareItem): string | undefined {
   return undefined;
 }
 
-function isKey(key: string): boolean {
-  const first = key.charCodeAt(0);
-  if (!((first >= 0x61 && first <= 0x7a) || first === 0x2a)) return false;
-  for (let i = 1; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    if (c >= 128 || KEY_CHAR[c] !== 1) return false;
-  }
-  return true;
-}
 
 /**
  * RFC 8941 §4.1.1 / §4.1.3 serialization of a Dictionary member (an Item or an Inner List) whose

@@ -38,7 +38,7 @@
 import { isInnerList, isValidKeyStr, serializeInnerList, serializeInteger, serializeParameters, serializeString } from 'structured-headers';
 import type { BareItem, InnerList, Item, Parameters } from 'structured-headers';
 import type { ComponentId, ParsedSignature, SignatureParams, SignatureProblem } from './types.js';
-import { serializeSimpleParameters } from './canonical-dictionary.js';
+import { BASE64_VALUES, keyEnd, serializeSimpleParameter, serializeSimpleParameters } from './canonical-dictionary.js';
 import { isAsciiText, tryParseDictionary, tryParseItem, tryParseList } from './structured-fields.js';
 
 /** Bounds on what one request may make us parse. */
@@ -120,12 +120,6 @@ const EQUALS = 0x3d;
 /** RFC 9651 §3.3.1: at most 15 digits. */
 const MAX_INTEGER_DIGITS = 15;
 
-/** Key characters (RFC 9651 §3.1.2 `key`: `lcalpha / DIGIT / "_" / "-" / "." / "*"`), and which may start one. */
-const KEY_START = charTable('abcdefghijklmnopqrstuvwxyz*');
-const KEY_CHARS = charTable('abcdefghijklmnopqrstuvwxyz0123456789_-.*');
-/** Values of the standard base64 alphabet (RFC 4648 §4), -1 outside it. */
-const BASE64_VALUES = new Int8Array(128).fill(-1);
-for (let i = 0; i < 64; i++) BASE64_VALUES['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
 
 /** Covered-component lists seen lately, by their text: an agent covers the same components on every request. */
 interface ComponentList {
@@ -180,7 +174,8 @@ export function parseCanonicalSignatures(signatureInput: string, signature: stri
         if (pos < 0) return undefined;
         value = scannedValue;
       }
-      const serialized = serializeSimpleParam(key, value);
+      // A String holding `"` or `\\` comes back escaped, so it fails the exact comparison below: declined.
+      const serialized = serializeSimpleParameter(key, value);
       if (serialized === undefined || !readSignatureParam(params, key, value)) return undefined;
       serializedParams += serialized;
     }
@@ -196,18 +191,6 @@ export function parseCanonicalSignatures(signatureInput: string, signature: stri
   }
   // Every Signature label has its Signature-Input member (else the library path marks it malformed).
   return out.length === labels.length && out.length <= maxMembers ? out : undefined;
-}
-
-/** The end of the key starting at `pos` (RFC 9651 §4.2.3.3), or -1 when none starts there. */
-function keyEnd(text: string, pos: number): number {
-  const c = text.charCodeAt(pos);
-  if (!(c < 128 && KEY_START[c] === 1)) return -1;
-  let end = pos + 1;
-  for (; end < text.length; end++) {
-    const d = text.charCodeAt(end);
-    if (!(d < 128 && KEY_CHARS[d] === 1)) break;
-  }
-  return end;
 }
 
 /**
@@ -294,22 +277,6 @@ function scanParamValue(text: string, pos: number): number {
   if (end - pos > MAX_INTEGER_DIGITS || (c === ZERO && end - pos > 1) || text.charCodeAt(end) === 0x2e) return -1;
   scannedValue = value;
   return end;
-}
-
-/**
- * `;key`, `;key=123` or `;key="text"` as `structured-headers`' `serializeParameters` writes it, or
- * `undefined` for what it would write otherwise or refuse: a `"` or `\` in a String, which it would
- * escape (the text the values come from is printable ASCII, checked first, so there is nothing else).
- */
-function serializeSimpleParam(key: string, value: string | number | true): string | undefined {
-  if (!isValidKey(key)) return undefined;
-  if (value === true) return `;${key}`;
-  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 && value <= MAX_SF_INTEGER ? `;${key}=${value}` : undefined;
-  return value.includes('"') || value.includes('\\') ? undefined : `;${key}="${value}"`;
-}
-
-function isValidKey(key: string): boolean {
-  return key.length > 0 && keyEnd(key, 0) === key.length;
 }
 
 /**
