@@ -5,14 +5,17 @@
  * Method: see bench/lib/measure.ts (calibrated batches, interleaved rounds, medians, noise probe).
  * Async cases are awaited one at a time.
  */
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { jwtVerify } from 'jose';
 import jwt from 'jsonwebtoken';
 import { createGuard, type Guard, type GuardRequest } from '../src/index.js';
+import { floorVerify } from './lib/floor-hs256.js';
+import type { SteadyReport } from './micro-steady.js';
 import { describeEnvironment, type Environment } from './lib/env.js';
 import { allPassed, caseTable, elapsed, expectAll, fastest, measureCases, methodNote, noiseNote, QUICK, type Case, type CaseResult, type Role } from './lib/measure.js';
 import { markdownSection, printSection } from './lib/report.js';
+import { fmt } from './lib/stats.js';
 import type { Table } from './lib/table.js';
 import { freshCopy, tokenFactory, type TokenFactory } from './lib/tokens.js';
 
@@ -26,6 +29,14 @@ const URL_HELLO = 'https://api.example.com/v1/hello';
 const AUTHORIZATION = 'Bearer 7f3c0a5e9b2d4c18a6e1f0b3d5c7e9a1';
 const DEFAULT_TOKEN_CACHE = 10_000;
 
+/**
+ * Young-generation collection before each batch, as in the signatures part: the guard keeps a token
+ * cache, and a full collection before every batch would bring the caching cases a major collection
+ * per batch (see bench/lib/measure.ts). The steady-state cross-check (bench/micro-steady.ts) counts
+ * every collection instead, each side in its own process.
+ */
+const COLLECT = 'minor';
+
 export interface MicroReport {
   readonly env: Environment;
   readonly results: readonly CaseResult[];
@@ -33,38 +44,12 @@ export interface MicroReport {
   readonly notes: readonly string[];
   /** Every target met. */
   readonly passed: boolean;
+  /** The steady-state cross-check (bench/micro-steady.ts), when it ran. */
+  readonly steady?: SteadyReport;
 }
 
 // ---------------------------------------------------------------------------------------------
-// (a) The floor: the least a correct HS256 verifier can do.
-
-interface Claims {
-  readonly exp: number;
-  readonly [name: string]: unknown;
-}
-
-function decodeJson(segment: string): unknown {
-  try {
-    return JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-/** Split, decode and check the header, HMAC-SHA256, compare in constant time, decode the payload, check `exp`. */
-function floorVerify(token: string, key: KeyObject, nowSeconds: number): Claims | undefined {
-  const first = token.indexOf('.');
-  const second = token.indexOf('.', first + 1);
-  if (first <= 0 || second <= first + 1 || token.indexOf('.', second + 1) !== -1) return undefined;
-  const header = decodeJson(token.slice(0, first)) as { alg?: unknown } | null | undefined;
-  if (header === null || typeof header !== 'object' || header.alg !== 'HS256') return undefined;
-  const mac = createHmac('sha256', key).update(token.slice(0, second)).digest();
-  const signature = Buffer.from(token.slice(second + 1), 'base64url');
-  if (signature.length !== mac.length || !timingSafeEqual(mac, signature)) return undefined;
-  const payload = decodeJson(token.slice(first + 1, second)) as Claims | null | undefined;
-  if (payload === null || typeof payload !== 'object' || typeof payload.exp !== 'number') return undefined;
-  return nowSeconds < payload.exp ? payload : undefined;
-}
+// (a) The floor: the least a correct HS256 verifier can do (bench/lib/floor-hs256.ts).
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
@@ -332,11 +317,11 @@ export async function runMicro(log: (line: string) => void = console.log): Promi
     ),
   ];
 
-  const measured = await measureCases('micro', cases, SETTINGS.pool, log);
+  const measured = await measureCases('micro', cases, SETTINGS.pool, log, COLLECT);
   const { results } = measured;
   const table = caseTable(results);
   const notes = [
-    methodNote(),
+    methodNote(COLLECT),
     'Tokens: HS256, 32-byte secret, {exp: now+3600 as a float, did}; every operation gets a fresh string (as a parsed header would be).',
     'jose is async and verifies with WebCrypto (crypto.subtle); each call is awaited. The others are synchronous node:crypto. bonafide is called as every adapter calls it, `guard.decide` (synchronous when no key, body or store has to be waited for, as here); (d1) is (d) through `guard.check`, which always returns a promise (awaited).',
     `(d) and (f) get a new guard per batch whose token cache holds the whole batch, so every check is a miss that gets cached; (d2) uses one guard with the default cache of ${cacheNote} while tokens cycle through ${SETTINGS.pool.toLocaleString('en-US')}, so every check also evicts the oldest entry.`,
@@ -345,6 +330,16 @@ export async function runMicro(log: (line: string) => void = console.log): Promi
     noiseNote(measured),
   ];
   return { env, results, table, notes, passed: allPassed(results) };
+}
+
+/** The report with the steady-state cross-check added as a note. */
+export function withSteady(report: MicroReport, steady: SteadyReport): MicroReport {
+  const { floor, guard, ratios } = steady;
+  const range = ratios.min === ratios.max ? '' : ` (pairs ${ratios.min.toFixed(2)}–${ratios.max.toFixed(2)}×)`;
+  const note =
+    `Steady-state cross-check (bench/micro-steady.ts): the floor and bonafide each alone in its own process, ${ratios.samples.length} of each, alternating; one loop over ${steady.pool.toLocaleString('en-US')} distinct tokens, ${steady.rounds} timed passes, building each request inside the timing and nothing collected outside it, so every collection counts; bonafide is one guard with the default cache (${DEFAULT_TOKEN_CACHE.toLocaleString('en-US')}), every token a miss that is cached and evicts an older one. ` +
+    `Floor ${fmt(floor.median)} µs/op, bonafide ${fmt(guard.median)} µs/op: ${ratios.median.toFixed(2)}× the floor${range}.`;
+  return { ...report, notes: [...report.notes, note], steady };
 }
 
 export function printMicro(report: MicroReport, log: (line: string) => void = console.log): void {

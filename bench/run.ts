@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { httpMarkdown, printHttp, runHttp, type HttpReport } from './http.js';
 import { describeEnvironment, environmentLines } from './lib/env.js';
 import { runCompiled } from './lib/compiled.js';
-import { microMarkdown, printMicro, type MicroReport } from './micro.js';
+import { microMarkdown, printMicro, withSteady, type MicroReport } from './micro.js';
+import { runSteady } from './micro-steady.js';
 import { printRedis, redisMarkdown, redisSkipped, runRedis, type RedisResult } from './redis.js';
 import {
   printSignatureHttp,
@@ -52,7 +53,7 @@ const errors: string[] = [];
 // Each table is printed as soon as its part finishes, so a failure later does not lose it.
 if (parts.includes('micro')) {
   try {
-    micro = await runCompiled<MicroReport>('micro.ts', 'runMicro');
+    micro = withSteady(await runCompiled<MicroReport>('micro.ts', 'runMicro'), await runSteady());
     printMicro(micro);
   } catch (error) {
     errors.push(`micro: ${error instanceof Error ? error.message : String(error)}`);

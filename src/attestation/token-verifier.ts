@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { CheckOutcome, CheckResult, ReasonCode } from '../decision.js';
 import { BoundedCache } from '../lib/lru.js';
 import { algorithmAccepts, type VerificationKey } from '../keys/key.js';
@@ -46,8 +47,13 @@ export interface TokenResult {
   readonly principal?: Principal;
 }
 
-/** A verified token as remembered: it is also the result of a hit that passes the per-request checks. */
+/**
+ * A verified token as remembered: it is also the result of a hit that passes the per-request checks
+ * (a TokenResult never leaves the guard, which reads only `check` and `principal`).
+ */
 interface CachedToken extends TokenResult {
+  /** The exact token text: a hit is a slot whose token equals the presented one. */
+  readonly token: string;
   readonly principal: Principal;
   readonly claims: Readonly<Record<string, unknown>>;
   /** When the entry stops being served: `exp` plus the clock tolerance, in ms. */
@@ -58,6 +64,28 @@ const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
 
 /** At most this many keys are tried for one token that names no `kid`. */
 const MAX_KEYS_TRIED = 4;
+
+/** Characters read from the end of a token for its cache slot (see tokenSlot). */
+const SLOT_CHARS = 8;
+
+/** Per process, so nobody outside can compute which slot a token takes. */
+const SLOT_SEED = randomBytes(4).readUInt32LE(0);
+
+/**
+ * The cache slot of a token: a 30-bit number mixed, with a per-process seed, from the characters
+ * just before its last one, which lie in the signature segment (the last character of a base64url
+ * segment may carry only a few bits). Any real signature makes them random, and only verified
+ * tokens are stored, so nobody chooses the slot of an entry. A slot is a hint: a hit also needs the
+ * stored token to equal the presented one, so two genuine tokens that share a slot only take turns.
+ * Keying the cache by a small number instead of the token text spares hashing the whole token: V8
+ * hashes every character of a new string used as a Map key (~250 ns for a 180-character token).
+ */
+export function tokenSlot(token: string): number {
+  const end = token.length - 1;
+  let h = SLOT_SEED;
+  for (let i = end > SLOT_CHARS ? end - SLOT_CHARS : 0; i < end; i++) h = Math.imul(h ^ token.charCodeAt(i), 0x01000193);
+  return (h ^ (h >>> 15)) >>> 2;
+}
 
 function isNumericDate(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
@@ -72,7 +100,7 @@ export class TokenVerifier {
   readonly config: TokenVerifierConfig;
   readonly #headerLower: string;
   readonly #schemePrefix: string | null;
-  readonly #cache: BoundedCache<CachedToken>;
+  readonly #cache: BoundedCache<CachedToken, number>;
   readonly #headers = new Map<string, HeaderResult>();
   readonly #missing: TokenResult;
   readonly #unavailable: TokenResult;
@@ -125,8 +153,9 @@ export class TokenVerifier {
     if (token === null) return this.#invalid('ERR_TOKEN_MALFORMED');
     if (token.length > this.config.maxTokenBytes) return this.#invalid('ERR_TOKEN_TOO_LARGE');
     const now = nowMs / 1000;
-    const hit = this.#cache.get(token, nowMs);
-    if (hit !== undefined) return this.#perRequest(hit, headers, now, true) ?? hit;
+    const slot = tokenSlot(token);
+    const hit = this.#cache.get(slot, nowMs);
+    if (hit !== undefined && hit.token === token) return this.#perRequest(hit, headers, now, true) ?? hit;
 
     const jws = parseJws(token, this.config.algorithms, this.#headers);
     if (typeof jws === 'string') return this.#invalid(jws);
@@ -134,16 +163,17 @@ export class TokenVerifier {
     if (failure !== undefined) return this.#invalid(failure.reason, failure.claim);
 
     const keys = this.config.keys;
-    if (Array.isArray(keys)) return this.#afterKeys(token, jws, keys, headers, now);
+    if (Array.isArray(keys)) return this.#afterKeys(token, slot, jws, keys, headers, now);
     return (keys as RemoteKeySet).lookup(jws.kid).then((found) => {
       if (found.status === 'unavailable') return this.#unavailable;
       if (found.status === 'unknown') return this.#invalid('ERR_TOKEN_KEY_UNKNOWN');
-      return this.#afterKeys(token, jws, found.keys, headers, now);
+      return this.#afterKeys(token, slot, jws, found.keys, headers, now);
     });
   }
 
   #afterKeys(
     token: string,
+    slot: number,
     jws: ParsedJws,
     keys: readonly VerificationKey[],
     headers: HeaderReader,
@@ -169,8 +199,8 @@ export class TokenVerifier {
     if (rejected !== undefined) return this.#invalid(rejected.reason, rejected.claim);
     const principal = this.config.principal(jws.payload);
     const expiresAt = ((jws.payload.exp as number) + this.config.clockTolerance) * 1000;
-    const entry: CachedToken = { check: this.#verifiedCached, principal, claims: jws.payload, expiresAt };
-    this.#cache.set(token, entry);
+    const entry: CachedToken = { check: this.#verifiedCached, token, principal, claims: jws.payload, expiresAt };
+    this.#cache.set(slot, entry);
     return this.#perRequest(entry, headers, now, false) ?? { check: this.#verifiedFresh, principal };
   }
 

@@ -7,10 +7,10 @@
  * Values carry their own absolute expiry (`expiresAt`, ms since the epoch) after which `get` no
  * longer returns them; keeping it on the value saves an allocation per entry.
  */
-export class BoundedCache<V extends { readonly expiresAt: number }> {
+export class BoundedCache<V extends { readonly expiresAt: number }, K extends string | number = string> {
   readonly #half: number;
-  #young = new Map<string, V>();
-  #old = new Map<string, V>();
+  #young = new Map<K, V>();
+  #old = new Map<K, V>();
 
   /** `max` is the most entries held at once (an odd max is rounded up to even); 0 disables the cache. */
   constructor(max: number) {
@@ -21,7 +21,7 @@ export class BoundedCache<V extends { readonly expiresAt: number }> {
     return this.#young.size + this.#old.size;
   }
 
-  get(key: string, now: number): V | undefined {
+  get(key: K, now: number): V | undefined {
     let entry = this.#young.get(key);
     if (entry === undefined) {
       entry = this.#old.get(key);
@@ -36,13 +36,13 @@ export class BoundedCache<V extends { readonly expiresAt: number }> {
     return entry;
   }
 
-  set(key: string, value: V): void {
+  set(key: K, value: V): void {
     if (this.#half === 0) return;
     this.#old.delete(key);
     this.#insert(key, value);
   }
 
-  #insert(key: string, entry: V): void {
+  #insert(key: K, entry: V): void {
     if (!this.#young.has(key) && this.#young.size >= this.#half) {
       this.#old = this.#young;
       this.#young = new Map();

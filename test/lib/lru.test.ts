@@ -45,4 +45,20 @@ describe('BoundedCache', () => {
     off.set('a', e(1, Infinity));
     expect(off.get('a', 0)).toBeUndefined();
   });
+
+  it('takes number keys (the token cache\'s slots) with the same bounds and ageing', () => {
+    const cache = new BoundedCache<E<number>, number>(10);
+    for (let i = 0; i < 1000; i++) cache.set(i, e(i, i < 995 ? Infinity : 50));
+    expect(cache.size).toBeLessThanOrEqual(10);
+    expect(cache.get(999, 49)?.value).toBe(999);
+    expect(cache.get(999, 50)).toBeUndefined();
+    expect(cache.get(990, 0)?.value).toBe(990);
+    expect(cache.get(0, 0)).toBeUndefined();
+    // 1 and '1' are different keys.
+    const mixed = new BoundedCache<E<string>, string | number>(4);
+    mixed.set(1, e('number', Infinity));
+    mixed.set('1', e('string', Infinity));
+    expect(mixed.get(1, 0)?.value).toBe('number');
+    expect(mixed.get('1', 0)?.value).toBe('string');
+  });
 });

@@ -17,11 +17,15 @@ import { describe, expect, it } from 'vitest';
  * computes an HMAC either compares it with timingSafeEqual or is a signer (produces, never compares).
  *
  * Reviewed and not listed, because nothing secret is compared there:
- * - the verified-token cache (attestation/token-verifier.ts, keyed by the token text) and the
- *   verified-signature cache (signatures/verifier.ts, keyed by keyid and signature bytes, a hit also
- *   needing `hit.base === base`, where the base is the request's own public content): both are
- *   `Map` lookups (lib/lru.ts), which hash the key first and compare contents only on a full hash
- *   match, with a per-process hash seed, so a lookup leaks no prefix of a stored entry;
+ * - the verified-token cache (attestation/token-verifier.ts): keyed by a 30-bit slot mixed, with a
+ *   per-process random seed, from the last characters of the token (its signature segment); only on
+ *   a slot match is the presented token compared with the stored one (`hit.token === token`). A
+ *   caller cannot aim at the slot of a token it does not hold (the seed never leaves the process), so
+ *   for any stored token that comparison runs with a chance of 2^-30 per request;
+ * - the verified-signature cache (signatures/verifier.ts, keyed by keyid and signature bytes, a hit
+ *   also needing `hit.base === base`, where the base is the request's own public content): a `Map`
+ *   lookup (lib/lru.ts), which hashes the key first and compares contents only on a full hash match,
+ *   with a per-process hash seed, so a lookup leaks no prefix of a stored entry;
  * - nonce keys (SHA-256 of keyid and nonce, signatures/verifier.ts) and rate-limit keys (SHA-256 of
  *   the key material, limits/rate-limit.ts): digests of public or caller-held values;
  * - asymmetric signatures (RSA, ECDSA, Ed25519): verified inside OpenSSL by crypto.verify, no byte
@@ -238,7 +242,7 @@ describe('constant-time comparisons of secret-derived bytes (static review of sr
     expect(importers.every((file) => file.startsWith('src/signer/'))).toBe(true);
   });
 
-  it('the caches that hold secret-bearing keys are Map lookups, never a scan', () => {
+  it('the caches that hold secret-bearing keys are Map lookups, never a scan; the token cache is keyed by a seeded slot', () => {
     const source = parse('src/lib/lru.ts');
     const scans: string[] = [];
     walk(source, (node) => {
@@ -248,6 +252,10 @@ describe('constant-time comparisons of secret-derived bytes (static review of sr
       }
     });
     expect(scans).toEqual([]);
-    expect(readFileSync(join(SRC, 'attestation/token-verifier.ts'), 'utf8')).toContain('this.#cache.get(token, nowMs)');
+    const verifier = readFileSync(join(SRC, 'attestation/token-verifier.ts'), 'utf8');
+    expect(verifier).toContain('const SLOT_SEED = randomBytes(4)');
+    expect(verifier).toContain('let h = SLOT_SEED;');
+    expect(verifier).toContain('this.#cache.get(slot, nowMs)');
+    expect(verifier).toContain('hit !== undefined && hit.token === token');
   });
 });
