@@ -337,7 +337,7 @@ export function withSteady(report: MicroReport, steady: SteadyReport): MicroRepo
   const { floor, guard, ratios } = steady;
   const range = ratios.min === ratios.max ? '' : ` (pairs ${ratios.min.toFixed(2)}–${ratios.max.toFixed(2)}×)`;
   const note =
-    `Steady-state cross-check (bench/micro-steady.ts): the floor and bonafide each alone in its own process, ${ratios.samples.length} of each, alternating; one loop over ${steady.pool.toLocaleString('en-US')} distinct tokens, ${steady.rounds} timed passes, building each request inside the timing and nothing collected outside it, so every collection counts; bonafide is one guard with the default cache (${DEFAULT_TOKEN_CACHE.toLocaleString('en-US')}), every token a miss that is cached and evicts an older one. ` +
+    `Steady-state cross-check (bench/micro-steady.ts): the floor and bonafide each alone in its own process, ${ratios.samples.length} of each, alternating; one loop over ${steady.pool.toLocaleString('en-US')} distinct tokens, ${steady.rounds} timed passes, building each request inside the timing (a new header record and token string: the same work on both sides, which narrows the ratio a little) and nothing collected outside it, so every collection counts; bonafide is one guard with the default cache (${DEFAULT_TOKEN_CACHE.toLocaleString('en-US')}), every token a miss that is cached and evicts an older one. ` +
     `Floor ${fmt(floor.median)} µs/op, bonafide ${fmt(guard.median)} µs/op: ${ratios.median.toFixed(2)}× the floor${range}.`;
   return { ...report, notes: [...report.notes, note], steady };
 }
