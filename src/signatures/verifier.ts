@@ -11,7 +11,7 @@ import { DEFAULT_MAX_NONCE_AGE, type ResolvedSignatureConfig, type ResolvedSigna
 import { parseSignatures } from './parse.js';
 import { agentOf, type AgentReference } from './signature-agent.js';
 import type { ParsedSignature, SignatureProblem, SignedMessage } from './types.js';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The request as the signature verifier sees it. */
 export interface SignatureRequest extends SignedMessage {
@@ -475,7 +475,8 @@ export class SignatureVerifier {
     let acceptedUntil = created! + Math.min(config.maxNonceAge ?? DEFAULT_MAX_NONCE_AGE, config.maxAge ?? Infinity);
     if (expires !== undefined) acceptedUntil = Math.min(acceptedUntil, expires);
     const until = (acceptedUntil + config.clockSkew) * 1000 + 1000;
-    const key = NONCE_PREFIX + createHash('sha256').update(keyid).update('\n').update(nonce).digest('base64url');
+    // keyid and nonce are sf-strings (printable ASCII, no line break), so the line break separates them.
+    const key = NONCE_PREFIX + hash('sha256', `${keyid}\n${nonce}`, 'base64url');
     const ttlMs = Math.max(1000, until - nowMs);
     if (record === 'defer') {
       const check = this.#result(signature, 'verified', 'OK', { ...extra, replay: 'not-checked' });

@@ -212,6 +212,9 @@ function plain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(plain);
   if (value instanceof Date) return { date: value.getTime() };
   if (value !== null && typeof value === 'object') return { [value.constructor.name]: String(value) };
+  // RFC 8941 integers and decimals have no negative zero: structured-headers reads `-0` as -0 and
+  // writes 0 (both right), so the round trip must not tell them apart.
+  if (Object.is(value, -0)) return 0;
   return value;
 }
 

@@ -33,6 +33,19 @@ export function medianTimes(runs: readonly (() => void)[]): number[] {
   return times.map(median);
 }
 
+/**
+ * The smallest of up to `attempts` ratios `times[0] / times[1]` of two functions measured alternately,
+ * measured again only while the ratio is at or above `bound` (see settledGrowth for why).
+ */
+export function settledRatio(slow: () => void, fast: () => void, bound: number, attempts = 3): number {
+  let best = Infinity;
+  for (let i = 0; i < attempts && best >= bound; i++) {
+    const [a, b] = medianTimes([slow, fast]);
+    best = Math.min(best, a! / Math.max(b!, 1e-6));
+  }
+  return best;
+}
+
 /** How much longer `run` takes on the input of size `large` than on the one of size `small`. */
 export function growth<T>(make: (size: number) => T, run: (input: T) => unknown, small: number, large: number): { ratio: number; small: number; large: number } {
   const a = make(small);
