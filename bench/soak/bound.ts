@@ -38,7 +38,7 @@ export function cacheBounds(store: 'memory' | 'redis'): CacheBound[] {
   const rows: CacheBound[] = [
     {
       cache: 'verified Approov tokens',
-      where: 'src/attestation/token-verifier.ts:86 (cache.tokens, default 10000: src/options.ts:282)',
+      where: 'src/attestation/token-verifier.ts TokenVerifier #cache (cache.tokens, default 10000 in src/options.ts)',
       cap: 10_000,
       entryBytes: 360,
       worstBytes: 17_000,
@@ -46,7 +46,7 @@ export function cacheBounds(store: 'memory' | 'redis'): CacheBound[] {
     },
     {
       cache: 'verified JWTs (remote JWKS)',
-      where: 'src/attestation/token-verifier.ts:86 (cache.tokens)',
+      where: 'src/attestation/token-verifier.ts TokenVerifier #cache (cache.tokens)',
       cap: 10_000,
       entryBytes: 390,
       worstBytes: 17_000,
@@ -54,7 +54,7 @@ export function cacheBounds(store: 'memory' | 'redis'): CacheBound[] {
     },
     {
       cache: 'JWS header memo (2 verifiers × 64)',
-      where: 'src/attestation/jws.ts:43 (HEADER_CACHE_SIZE, cleared when full)',
+      where: 'src/attestation/jws.ts (HEADER_CACHE_SIZE, cleared when full)',
       cap: 128,
       entryBytes: 400,
       worstBytes: 17_000,
@@ -62,15 +62,15 @@ export function cacheBounds(store: 'memory' | 'redis'): CacheBound[] {
     },
     {
       cache: 'parsed Signature/Signature-Input',
-      where: 'src/signatures/verifier.ts:126 (min(signatures.cacheSize, 2048)), set at :233 only for a signature seen again (a verified-cache hit)',
-      cap: 4096,
+      where: 'src/signatures/verifier.ts SignatureVerifier #parsed (min(signatures.cacheSize, 2048)), set only for a signature seen again (a verified-cache hit)',
+      cap: 2048,
       entryBytes: 2_750,
       worstBytes: 162_000,
       note: 'a caller with a valid signature, sent twice: Signature ≤ 2048 chars, Signature-Input ≤ 512 chars (MAX_CACHED_INPUT); the worst figure is an 8 KiB Signature-Input with 16 labels × 32 components, which parses to ~160 KB but is not kept',
     },
     {
       cache: 'covered-component lists',
-      where: 'src/signatures/parse.ts:137 (COMPONENT_MEMO_ENTRIES 256, inner lists ≤ 512 chars, cleared when full)',
+      where: 'src/signatures/parse.ts (COMPONENT_MEMO_ENTRIES 256, inner lists ≤ 512 chars, cleared when full)',
       cap: 256,
       entryBytes: 2_000,
       worstBytes: 11_500,
@@ -78,7 +78,7 @@ export function cacheBounds(store: 'memory' | 'redis'): CacheBound[] {
     },
     {
       cache: 'verified signatures',
-      where: 'src/signatures/verifier.ts:124 (signatures.cacheSize = cache.tokens, 10000)',
+      where: 'src/signatures/verifier.ts SignatureVerifier #verified (signatures.cacheSize = cache.tokens, 10000)',
       cap: 10_000,
       entryBytes: 360,
       worstBytes: 16_500,
@@ -86,7 +86,7 @@ export function cacheBounds(store: 'memory' | 'redis'): CacheBound[] {
     },
     {
       cache: 'key directories (and remembered failures)',
-      where: 'src/signatures/directory.ts:128 (directory.maxOrigins, default 1000: :418)',
+      where: 'src/signatures/directory.ts #cache (directory.maxOrigins, default 1000)',
       cap: 1000,
       entryBytes: 2_000,
       worstBytes: 5_100,
@@ -94,7 +94,7 @@ export function cacheBounds(store: 'memory' | 'redis'): CacheBound[] {
     },
     {
       cache: 'directory fetches in flight',
-      where: 'src/signatures/directory.ts:117 (#pending, at most maxConcurrentFetches 32: :424)',
+      where: 'src/signatures/directory.ts #pending (at most maxConcurrentFetches, default 32)',
       cap: 32,
       entryBytes: 16_000,
       worstBytes: 16_000 + 65_536,
@@ -102,7 +102,7 @@ export function cacheBounds(store: 'memory' | 'redis'): CacheBound[] {
     },
     {
       cache: 'Signature-Agent dictionary memo',
-      where: 'src/signatures/structured-fields.ts:68 (MEMO_ENTRIES 256, texts ≤ 512 chars, cleared when full)',
+      where: 'src/signatures/structured-fields.ts recentDictionaries (MEMO_ENTRIES 256, texts ≤ 512 chars, cleared when full)',
       cap: 256,
       entryBytes: 1_500,
       worstBytes: 2_500,
@@ -129,7 +129,7 @@ export function cacheBounds(store: 'memory' | 'redis'): CacheBound[] {
     rows.push(
       {
         cache: 'memory store: nonces',
-        where: 'src/stores/memory.ts:79 (maxEntries, default 100000)',
+        where: 'src/stores/memory.ts MemoryStore (maxEntries, default 100000)',
         cap: 100_000,
         entryBytes: 150,
         worstBytes: 150,
@@ -137,7 +137,7 @@ export function cacheBounds(store: 'memory' | 'redis'): CacheBound[] {
       },
       {
         cache: 'memory store: rate-limit keys',
-        where: 'src/stores/memory.ts:80 (maxRateLimitKeys, default 100000)',
+        where: 'src/stores/memory.ts MemoryStore (maxRateLimitKeys, default 100000)',
         cap: 100_000,
         entryBytes: 300,
         worstBytes: 300,
