@@ -16,6 +16,7 @@
  *   npm run soak -- --duration 5m        (or SOAK_DURATION=5m)
  *   npm run soak -- --no-faults
  *   npm run soak -- --memory             memory bound mode: only distinct values, as fast as possible
+ *                                        (on the memory store: no faster than its nonce cap allows)
  *                                        until 1,000,000 requests or 330 s (--requests N, --duration;
  *                                        --quick: 20 s), heap sampled after forced GCs and checked
  *                                        against the bound computed in bench/soak/bound.ts
@@ -29,7 +30,7 @@
  * Exits 1 when any answer was not the expected one, on any transport error or unexpected 5xx, when a
  * phase's slowest request exceeded the latency budget, when genuine traffic was not allowed again
  * after a fault, when a server crashed or logged an unhandled rejection, or (memory mode) when a
- * server's heap or RSS exceeded the bound.
+ * server's heap (after GC) or external memory exceeded its bound; RSS is reported against a guide.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeEnvironment, environmentLines } from './lib/env.js';
@@ -312,9 +313,44 @@ interface Running {
   record: ServerRecord;
   start?: ServerStats;
   end?: ServerStats;
+  /** Memory mode on the memory store: spaces this server's requests (see memoryModeRate). */
+  readonly pacer: Pacer | undefined;
   maxHeap: number;
   maxRss: number;
   readonly samples: { t: number; heapUsed: number; rss: number; nonces?: number; rateLimitKeys?: number }[];
+}
+
+/**
+ * Memory mode on the memory store: the store holds at most 100,000 live nonces (its default
+ * `maxEntries`) and refuses new ones with 503 when full (fail closed, as documented). A nonce is kept
+ * as long as its signature could be accepted: `maxNonceAge` 300 s + `clockSkew` 60 s + 1 s (the
+ * defaults the soak server runs with). So the distinct-nonce class can be sent at no more than
+ * 100,000 / 361 s per server; each server's requests are paced to 80% of the rate that keeps it there.
+ */
+const MEMORY_STORE_NONCES = 100_000;
+const NONCE_TTL_SECONDS = 300 + 60 + 1;
+const PACE_SHARE = 0.8;
+
+/** At most one request per `intervalMs` on average, with up to BURST_MS of unused time taken back. */
+class Pacer {
+  static readonly BURST_MS = 50;
+  #next = 0;
+  constructor(readonly intervalMs: number) {}
+  /** How long to wait before sending the next request (≤ 0: send now). */
+  delay(now: number): number {
+    const at = Math.max(this.#next, now - Pacer.BURST_MS);
+    this.#next = at + this.intervalMs;
+    return at - now;
+  }
+}
+
+/** The per-server request rate that keeps the memory store's nonces under its cap, or undefined when nothing needs pacing. */
+function memoryModeRate(classes: readonly TrafficClass[]): number | undefined {
+  if (!options.memory || options.store !== 'memory') return undefined;
+  const total = classes.reduce((sum, c) => sum + c.weight, 0);
+  const nonces = classes.filter((c) => c.name === 'distinct-nonce').reduce((sum, c) => sum + c.weight, 0);
+  if (nonces === 0) return undefined;
+  return (PACE_SHARE * MEMORY_STORE_NONCES) / NONCE_TTL_SECONDS / (nonces / total);
 }
 
 async function run(): Promise<number> {
@@ -324,6 +360,8 @@ async function run(): Promise<number> {
   const replayAfterRestart = REPLAY_AFTER_RESTART;
   const byName = new Map([...classes, replayAfterRestart].map((c) => [c.name, c]));
   const pick = weightedPicker(classes);
+  const rate = memoryModeRate(classes);
+  if (rate !== undefined) progress(`memory mode on the memory store: at most ${Math.round(rate).toLocaleString('en-US')} req/s per server (nonces under the store's cap)`);
 
   const store = { epoch: 0 };
   const running: Running[] = servers.map((server) => ({
@@ -331,6 +369,7 @@ async function run(): Promise<number> {
     client: new Client(server.port, options.concurrency),
     traffic: { port: server.port, authority: `127.0.0.1:${server.port}`, accepted: [], store },
     record: new ServerRecord(server.framework, 1),
+    pacer: rate === undefined ? undefined : new Pacer(1000 / rate),
     maxHeap: 0,
     maxRss: 0,
     samples: [],
@@ -438,6 +477,8 @@ async function run(): Promise<number> {
         };
         while (performance.now() < end && sentTotal() < options.requests) {
           if (r.server.exited() !== undefined) return;
+          const wait = r.pacer?.delay(performance.now()) ?? 0;
+          if (wait >= 1) await sleep(wait);
           const cls = pick();
           try {
             const problem = await cls.run(material, r.traffic, send, faultsNow);

@@ -1,6 +1,6 @@
 /** The soak's printed report: plain-text tables, one block per server, then the verdict. */
 import { textTable, type Table } from '../lib/table.js';
-import { mib, type MemoryBound } from './bound.js';
+import { EXTERNAL_SLACK_BYTES, mib, type MemoryBound } from './bound.js';
 import type { ServerStats } from './config.js';
 import { LATENCY_ALLOWANCE_MS } from './config.js';
 import type { Counts, ServerRecord, Timeline } from './record.js';
@@ -171,14 +171,18 @@ export function printBound(log: Log, summaries: readonly ServerSummary[]): strin
     const b = s.bound!;
     const heap = s.maxHeap ?? s.end?.memory.heapUsed ?? 0;
     const rss = s.maxRss ?? s.end?.memory.rss ?? 0;
+    const external = s.end?.memory.external ?? 0;
+    const externalBound = (s.start?.memory.external ?? 0) + EXTERNAL_SLACK_BYTES;
     const heapOk = heap <= b.heapBytes;
-    const rssOk = rss <= b.rssBytes;
+    const externalOk = external <= externalBound;
+    const rssWithin = rss <= b.rssBytes;
     log(
       `${s.record.name}: heapUsed max ${mib(heap)} vs bound ${mib(b.heapBytes)} (start ${mib(s.start?.memory.heapUsed ?? 0)} + 1.5 × ${mib(b.cachesBytes)} + 24 MiB) ${heapOk ? 'OK' : 'EXCEEDED'}; ` +
-        `rss max ${mib(rss)} vs bound ${mib(b.rssBytes)} ${rssOk ? 'OK' : 'EXCEEDED'}`,
+        `external at end ${mib(external)} vs bound ${mib(externalBound)} ${externalOk ? 'OK' : 'EXCEEDED'}; ` +
+        `rss max ${mib(rss)} vs guide ${mib(b.rssBytes)} ${rssWithin ? 'within' : 'over (heapTotal is V8\'s policy: see bench/soak/bound.ts; not a failure)'}`,
     );
     if (!heapOk) errors.push(`${s.record.name}: heapUsed ${mib(heap)} over the bound ${mib(b.heapBytes)}`);
-    if (!rssOk) errors.push(`${s.record.name}: rss ${mib(rss)} over the bound ${mib(b.rssBytes)}`);
+    if (!externalOk) errors.push(`${s.record.name}: external memory ${mib(external)} over the bound ${mib(externalBound)}`);
   }
   return errors;
 }
