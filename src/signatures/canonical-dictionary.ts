@@ -45,17 +45,46 @@ export function isKey(key: string): boolean {
   return key.length > 0 && keyEnd(key, 0) === key.length;
 }
 
-const SP = 0x20;
-const DQUOTE = 0x22;
-const LPAREN = 0x28;
-const RPAREN = 0x29;
-const COMMA = 0x2c;
+/** Character codes of the structured-field syntax (shared with parse.ts's signature scanner). */
+export const SP = 0x20;
+export const DQUOTE = 0x22;
+export const LPAREN = 0x28;
+export const RPAREN = 0x29;
+export const COMMA = 0x2c;
 const MINUS = 0x2d;
-const COLON = 0x3a;
-const SEMICOLON = 0x3b;
-const EQUALS = 0x3d;
+export const DOT = 0x2e;
+export const ZERO = 0x30;
+export const NINE = 0x39;
+export const COLON = 0x3a;
+export const SEMICOLON = 0x3b;
+export const EQUALS = 0x3d;
 const BACKSLASH = 0x5c;
-const MAX_INTEGER_DIGITS = 15;
+/** RFC 9651 §3.3.1: an Integer has at most 15 digits. */
+export const MAX_INTEGER_DIGITS = 15;
+
+/**
+ * The index of the `:` closing a byte sequence whose base64 starts at `start` (just after the opening
+ * `:`), when it is in canonical form: standard alphabet, padded to a multiple of four, at most two
+ * `=` at the end, and no stray bits (the bits after the last byte are zero, RFC 4648 §3.5), so the
+ * bytes encode back to the same text. -1 for anything else.
+ */
+export function canonicalBase64End(text: string, start: number): number {
+  let end = start;
+  let last = 0;
+  for (; end < text.length; end++) {
+    const c = text.charCodeAt(end);
+    const value = c < 128 ? BASE64_VALUES[c]! : -1;
+    if (value < 0) break;
+    last = value;
+  }
+  let padding = 0;
+  while (padding < 2 && text.charCodeAt(end + padding) === EQUALS) padding++;
+  const close = end + padding;
+  if (text.charCodeAt(close) !== COLON || (close - start) % 4 !== 0) return -1;
+  // 4 of the last character's 6 bits before "==", 2 before "=".
+  if ((padding === 1 && (last & 0x03) !== 0) || (padding === 2 && (last & 0x0f) !== 0)) return -1;
+  return close;
+}
 
 /** Where the scan is; every helper below reads and advances it. The module is synchronous, so one suffices. */
 let pos = 0;
@@ -138,7 +167,7 @@ function scanBareItem(text: string): BareItem | undefined {
   const c = text.charCodeAt(pos);
   if (c === DQUOTE) return scanString(text);
   if (c === COLON) return scanByteSequence(text);
-  if (c === MINUS || (c >= 0x30 && c <= 0x39)) return scanInteger(text);
+  if (c === MINUS || (c >= ZERO && c <= NINE)) return scanInteger(text);
   return undefined;
 }
 
@@ -170,35 +199,24 @@ function scanInteger(text: string): number | undefined {
   const digitsStart = pos;
   while (pos < text.length) {
     const c = text.charCodeAt(pos);
-    if (c < 0x30 || c > 0x39) break;
+    if (c < ZERO || c > NINE) break;
     pos++;
   }
   const digits = pos - digitsStart;
   if (digits === 0 || digits > MAX_INTEGER_DIGITS) return undefined;
   // Canonical: no leading zero, and zero is never negative; a "." would make it a decimal.
-  if (text.charCodeAt(digitsStart) === 0x30 && (digits > 1 || digitsStart !== start)) return undefined;
-  if (text.charCodeAt(pos) === 0x2e) return undefined;
+  if (text.charCodeAt(digitsStart) === ZERO && (digits > 1 || digitsStart !== start)) return undefined;
+  if (text.charCodeAt(pos) === DOT) return undefined;
   return Number(text.slice(start, pos));
 }
 
 function scanByteSequence(text: string): ArrayBuffer | undefined {
   const start = ++pos;
-  const close = text.indexOf(':', start);
-  if (close === -1) return undefined;
-  const length = close - start;
-  if (length % 4 !== 0) return undefined;
-  // Base64 characters, then at most two "=" of padding at the very end.
-  let padding = 0;
-  if (length > 0 && text.charCodeAt(close - 1) === EQUALS) padding = text.charCodeAt(close - 2) === EQUALS ? 2 : 1;
-  for (let i = start; i < close - padding; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 128 || BASE64_VALUES[c]! < 0) return undefined;
-  }
-  // Canonical: the bits after the last byte are zero (4 of the last character's 6 bits before "==",
-  // 2 before "="), so the bytes encode back to the same text.
-  if (padding > 0 && (BASE64_VALUES[text.charCodeAt(close - padding - 1)]! & (padding === 2 ? 0x0f : 0x03)) !== 0) return undefined;
-  const bytes = new ArrayBuffer((length / 4) * 3 - padding);
-  Buffer.from(bytes).write(text.slice(start, close), 'base64');
+  const close = canonicalBase64End(text, start);
+  if (close < 0) return undefined;
+  const base64 = text.slice(start, close);
+  const bytes = new ArrayBuffer(Buffer.byteLength(base64, 'base64'));
+  Buffer.from(bytes).write(base64, 'base64');
   pos = close + 1;
   return bytes;
 }
