@@ -3,7 +3,7 @@ import type { Duration } from '../lib/duration.js';
 import { BoundedCache } from '../lib/lru.js';
 import { checkObject, duration, optionalString } from '../lib/validate.js';
 import type { SignatureKey } from './algorithms.js';
-import { resolveSignatureRequirements, type ResolvedSignatureConfig } from './options.js';
+import { DEFAULT_MAX_NONCE_AGE, resolveSignatureRequirements, type ResolvedSignatureConfig } from './options.js';
 
 /**
  * Installation message signing: the app signs each request with the per-install ECDSA P-256 key
@@ -35,6 +35,7 @@ export function resolveInstallSignature(value: unknown, path: string, cacheSize:
     algorithms: new Set(['ecdsa-p256-sha256'] as const),
     clockSkew: duration(o.clockSkew, `${path}.clockSkew`, 60),
     maxAge: duration(o.maxAge, `${path}.maxAge`, 300),
+    maxNonceAge: DEFAULT_MAX_NONCE_AGE,
     requireNonce: false,
     replay: true,
     maxSignatures: 1,

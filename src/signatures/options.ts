@@ -102,8 +102,8 @@ export interface ResolvedSignatureConfig {
   readonly algorithms: ReadonlySet<SignatureAlgorithm>;
   readonly clockSkew: number;
   readonly maxAge: number | undefined;
-  /** Seconds. Undefined (a configuration not made by `resolveSignatures`, e.g. installation signing): DEFAULT_MAX_NONCE_AGE. */
-  readonly maxNonceAge?: number;
+  /** Seconds: how long a nonce-carrying signature is accepted and its nonce kept (see `maxNonceAge`). */
+  readonly maxNonceAge: number;
   readonly requireNonce: boolean;
   readonly replay: boolean;
   readonly maxSignatures: number;

@@ -7,7 +7,7 @@ import { covers, signatureBase } from './base.js';
 import { checkContentDigest } from './content-digest.js';
 import { directoryOrigin, type DirectoryLookup } from './directory.js';
 import { isRfc9421TestKey } from './keys.js';
-import { DEFAULT_MAX_NONCE_AGE, type ResolvedSignatureConfig, type ResolvedSignatureRequirements } from './options.js';
+import type { ResolvedSignatureConfig, ResolvedSignatureRequirements } from './options.js';
 import { parseSignatures } from './parse.js';
 import { agentOf, type AgentReference } from './signature-agent.js';
 import type { ParsedSignature, SignatureProblem, SignedMessage } from './types.js';
@@ -324,7 +324,7 @@ export class SignatureVerifier {
     }
     // A nonce is kept only maxNonceAge: past it, the signature is refused whatever its `expires`, so it
     // can never be replayed once the store has forgotten its nonce (#checkReplay keeps it that long).
-    if (params.nonce !== undefined && this.#store !== undefined && now - params.created > (config.maxNonceAge ?? DEFAULT_MAX_NONCE_AGE) + skew) {
+    if (params.nonce !== undefined && this.#store !== undefined && now - params.created > config.maxNonceAge + skew) {
       return this.#result(signature, 'invalid', 'ERR_SIGNATURE_TOO_OLD', { claim: 'created' });
     }
 
@@ -472,7 +472,7 @@ export class SignatureVerifier {
     // plus skew) and one second more, so no instant exists at which both the signature is accepted and
     // its nonce forgotten. maxNonceAge bounds it whatever `expires` the signer chose.
     const config = this.#config;
-    let acceptedUntil = created! + Math.min(config.maxNonceAge ?? DEFAULT_MAX_NONCE_AGE, config.maxAge ?? Infinity);
+    let acceptedUntil = created! + Math.min(config.maxNonceAge, config.maxAge ?? Infinity);
     if (expires !== undefined) acceptedUntil = Math.min(acceptedUntil, expires);
     const until = (acceptedUntil + config.clockSkew) * 1000 + 1000;
     // keyid and nonce are sf-strings (printable ASCII, no line break), so the line break separates them.
