@@ -18,10 +18,9 @@ import { runCompiled } from './lib/compiled.js';
 import { QUICK } from './lib/measure.js';
 import { summarize, type Summary } from './lib/stats.js';
 import { floorVerify } from './lib/floor-hs256.js';
-import { freshCopy, tokenFactory } from './lib/tokens.js';
+import { approovRequest, freshCopy, tokenFactory } from './lib/tokens.js';
 
 const SETTINGS = QUICK ? { pool: 30_000, rounds: 3, pairs: 1 } : { pool: 100_000, rounds: 7, pairs: 3 };
-const URL_HELLO = 'https://api.example.com/v1/hello';
 
 /** One process's figures: µs per operation of each timed round (a round is one pass over the pool). */
 export interface SteadyRun {
@@ -40,12 +39,7 @@ export interface SteadyReport {
 
 /** What an adapter hands the guard: a fresh header record whose token is a new string. */
 function request(token: string): GuardRequest {
-  return {
-    method: 'GET',
-    url: URL_HELLO,
-    headers: { host: 'api.example.com', 'user-agent': 'okhttp/4.12.0', accept: 'application/json', 'approov-token': freshCopy(token) },
-    ip: '203.0.113.7',
-  };
+  return approovRequest(freshCopy(token));
 }
 
 function tokenOf(input: GuardRequest): string {

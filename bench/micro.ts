@@ -17,14 +17,13 @@ import { allPassed, caseTable, elapsed, expectAll, fastest, measureCases, method
 import { markdownSection, printSection } from './lib/report.js';
 import { fmt } from './lib/stats.js';
 import type { Table } from './lib/table.js';
-import { freshCopy, tokenFactory, type TokenFactory } from './lib/tokens.js';
+import { approovRequest, freshCopy, tokenFactory, type TokenFactory } from './lib/tokens.js';
 
 const SETTINGS = { pool: QUICK ? 30_000 : 100_000 };
 
 /** Targets, as ratios to the floor (µs/op of the case ÷ µs/op of the floor). */
 export const MICRO_TARGETS = { firstSeen: 1.5, repeated: 0.3 } as const;
 
-const URL_HELLO = 'https://api.example.com/v1/hello';
 /** The bound header of cases f and g: an opaque user credential. */
 const AUTHORIZATION = 'Bearer 7f3c0a5e9b2d4c18a6e1f0b3d5c7e9a1';
 const DEFAULT_TOKEN_CACHE = 10_000;
@@ -87,18 +86,9 @@ function repeated(token: string, n: number): string[] {
   return out;
 }
 
-/** The request an adapter would hand the guard: Node's lower-case header record, as-is. */
+/** The requests an adapter would hand the guard (bench/lib/tokens.ts `approovRequest`). */
 function toRequests(tokens: readonly string[], bound: boolean): GuardRequest[] {
-  return tokens.map((token) => {
-    const headers: Record<string, string> = {
-      host: 'api.example.com',
-      'user-agent': 'okhttp/4.12.0',
-      accept: 'application/json',
-      'approov-token': token,
-    };
-    if (bound) headers.authorization = AUTHORIZATION;
-    return { method: 'GET', url: URL_HELLO, headers, ip: '203.0.113.7' };
-  });
+  return tokens.map((token) => approovRequest(token, bound ? AUTHORIZATION : undefined));
 }
 
 // ---------------------------------------------------------------------------------------------
